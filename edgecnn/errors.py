@@ -1,0 +1,9 @@
+"""The one exception type that the CLI turns into a one-line message."""
+
+
+class EdgecnnError(Exception):
+    """A user-facing error: bad input, missing file, unavailable tool.
+
+    The message says what was received and what was expected. The CLI prints
+    it on one line and exits with status 2; `--debug` shows the traceback.
+    """
