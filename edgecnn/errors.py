@@ -7,3 +7,7 @@ class EdgecnnError(Exception):
     The message says what was received and what was expected. The CLI prints
     it on one line and exits with status 2; `--debug` shows the traceback.
     """
+
+
+class DatasetNotFetched(EdgecnnError):
+    """The data set is not in the cache yet (`edgecnn data fetch NAME` puts it there)."""
