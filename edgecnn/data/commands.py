@@ -1,0 +1,77 @@
+"""The `edgecnn data fetch` and `edgecnn data info` commands: progress and printed summaries."""
+
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from edgecnn.console import progress
+from edgecnn.data import formats
+from edgecnn.data.cache import read_manifest
+from edgecnn.data.loading import fetch, load
+from edgecnn.data.registry import NAMES, Dataset, get_spec
+from edgecnn.data.report import Reporter
+from edgecnn.errors import EdgecnnError
+from edgecnn.paths import data_dir
+
+
+def _summary(ds: Dataset) -> str:
+    h, w, c = ds.x_train.shape[1:]
+    return (f"{ds.label}: {len(ds.y_train)} train / {len(ds.y_test)} test images, {h}x{w}x{c} uint8, "
+            f"{len(ds.class_names)} classes; from {ds.source}; cached in {data_dir() / ds.name}")
+
+
+def fetch_command(name: str, from_: Path | None) -> None:
+    """Fetch one data set or "all" with Rich progress, then print one summary line per data set.
+
+    With "all" and --from, the path is used for the data sets whose format it holds
+    (e.g. the CIFAR-10 JPEG copy) and the default sources for the others.
+    """
+    names = NAMES if name == "all" else (get_spec(name).name,)
+    out = Console()
+    fetched, failed = [], []
+    with progress() as bar:
+        reporter = Reporter(bar)
+        for n in names:
+            use_from = from_
+            if name == "all" and from_ is not None and not formats.holds(get_spec(n), from_):
+                use_from = None
+            try:
+                fetched.append(fetch(n, use_from, reporter=reporter))
+            except EdgecnnError as err:
+                if name != "all":
+                    raise
+                failed.append(f"{n}: {err}")
+    for ds in fetched:
+        out.print(_summary(ds), highlight=False, soft_wrap=True)
+    if failed:
+        ok = ", ".join(ds.name for ds in fetched) or "none"
+        raise EdgecnnError(f"fetched {ok}; failed {' | '.join(failed)}")
+
+
+def info_command(name: str) -> None:
+    """Print counts per split and class, image shape, source, checksums and how they were verified."""
+    ds = load(get_spec(name).name)
+    manifest = read_manifest(data_dir(), ds.name)
+    out = Console()
+    h, w, c = ds.x_train.shape[1:]
+    out.print(f"[bold]{ds.label}[/bold] ({ds.name})", highlight=False)
+    out.print(f"source: {ds.source}", highlight=False, soft_wrap=True)
+    out.print(f"cache: {data_dir() / ds.name} (fetched {manifest.get('fetched_at', '?')})", highlight=False)
+    out.print(f"image shape: {h}x{w}x{c} uint8", highlight=False)
+    out.print(f"train: {len(ds.y_train)} images, test: {len(ds.y_test)} images", highlight=False)
+    table = Table("label", "class", "train", "test")
+    train_counts = np.bincount(ds.y_train, minlength=len(ds.class_names))
+    test_counts = np.bincount(ds.y_test, minlength=len(ds.class_names))
+    for i, cls in enumerate(ds.class_names):
+        table.add_row(str(i), cls, str(train_counts[i]), str(test_counts[i]))
+    table.add_row("", "total", str(len(ds.y_train)), str(len(ds.y_test)))
+    out.print(table)
+    out.print("checksums:", highlight=False)
+    for fname, digest in ds.checksums.items():
+        out.print(f"  {fname}  {digest}", highlight=False, soft_wrap=True)
+    out.print(f"verification: {manifest.get('verification', '?')}", highlight=False, soft_wrap=True)
+    for note in manifest.get("notes", []):
+        out.print(f"note: {note}", highlight=False, soft_wrap=True)
+    out.print(f"licence: {get_spec(ds.name).licence}", highlight=False, soft_wrap=True)
