@@ -57,6 +57,29 @@ def data_info(name: str = typer.Argument(..., help="mnist, fashion-mnist or cifa
     info_command(name)
 
 
+def _bench_runtimes_help() -> str:
+    from edgecnn.bench.runtimes import RUNTIMES
+
+    return "Runtime to bench (repeatable; default: all): " + ", ".join(RUNTIMES) + "."
+
+
+@app.command("bench")
+def bench(
+    build: Path = typer.Option(Path("build/mnist"), "--build", help="Build directory written by `edgecnn build`."),
+    runs: int = typer.Option(1000, "--runs", help="Timed single-image calls per runtime."),
+    warmup: int = typer.Option(50, "--warmup", help="Untimed calls before timing."),
+    runtime: Optional[list[str]] = typer.Option(None, "--runtime", help=_bench_runtimes_help()),
+    threads: int = typer.Option(1, "--threads", help="Threads per runtime (LiteRT, onnxruntime, TensorFlow)."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON (units in the keys)."),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", help="Write the results as a Markdown report."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of the latency distributions."),
+) -> None:
+    """Size, latency, accuracy and agreement of every runtime on one build, side by side."""
+    from edgecnn.bench import bench_command
+
+    bench_command(build, runs, warmup, runtime, threads, json_path, markdown, plot)
+
+
 def main() -> None:
     """Console-script entry point: one clear line for user errors, traceback with --debug."""
     debug = "--debug" in sys.argv[1:]

@@ -1,0 +1,131 @@
+"""Run every requested runtime on one build: accuracy, agreement with LiteRT int8, latency.
+
+Stages: open and verify the build -> load the evaluation images -> per runtime:
+outputs on every image (accuracy, agreement) then timed single-image calls ->
+ratios -> one JSON-ready dict that `report.py` renders.
+"""
+
+import datetime
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgecnn import __version__
+from edgecnn.bench.base import Runtime, float_images, quantize_images
+from edgecnn.bench.builddir import DEFAULT_BUILD_DIR, BuildDir, open_build
+from edgecnn.bench.machine import machine_info, versions
+from edgecnn.bench.results import RuntimeResult, agreement, ratios
+from edgecnn.bench.runtimes import REFERENCE, RUNTIMES
+from edgecnn.bench.timing import summarize
+from edgecnn.console import console, progress
+from edgecnn.errors import EdgecnnError
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What to bench and how long: runs/warmup are single-image calls per runtime."""
+
+    build_dir: Path = DEFAULT_BUILD_DIR
+    runs: int = 1000
+    warmup: int = 50
+    runtimes: tuple[str, ...] = ()  # empty: every registered runtime
+    threads: int = 1
+
+
+def select_runtimes(names: tuple[str, ...]) -> list[str]:
+    """Validate runtime names against the registry; empty means all, in registry order."""
+    unknown = [n for n in names if n not in RUNTIMES]
+    if unknown:
+        raise EdgecnnError(f"unknown runtime {', '.join(map(repr, unknown))}; expected one of {', '.join(RUNTIMES)}")
+    return [n for n in RUNTIMES if not names or n in names]
+
+
+def check_options(opts: BenchOptions) -> None:
+    if opts.runs < 1 or opts.warmup < 0 or opts.threads < 1:
+        raise EdgecnnError(f"--runs {opts.runs}, --warmup {opts.warmup}, --threads {opts.threads}: "
+                           "expected runs >= 1, warmup >= 0, threads >= 1")
+
+
+def bench(opts: BenchOptions, command: str | None = None) -> dict:
+    """Benchmark a build directory; returns the JSON-ready result (see `report.py`)."""
+    from edgecnn.samples import evaluation_data
+
+    check_options(opts)
+    names = select_runtimes(opts.runtimes)
+    build = open_build(opts.build_dir)
+    ev = evaluation_data(build.manifest["dataset"])
+    inputs = {"int8": quantize_images(ev.x, build.manifest["input"]), "float": float_images(ev.x)}
+    console.print(f"bench {build.path} on {ev.description}; {opts.runs} runs after {opts.warmup} warm-up calls")
+    results = []
+    with progress() as bar:
+        for name in names:
+            results.append(run_one(RUNTIMES[name](), build, inputs, ev.y, opts, bar))
+        ref = next((r for r in results if r.runtime == REFERENCE and r.ok), None)
+        if ref is None and REFERENCE not in names:
+            ref = run_one(RUNTIMES[REFERENCE](), build, inputs, ev.y, BenchOptions(runs=1, warmup=0), bar)
+    for r in results:
+        if r.ok and r.outputs is not None and ref is not None and ref.ok:
+            r.agreement = agreement(r, ref.outputs, build.manifest["output"], REFERENCE)
+    return assemble(build, ev, opts, results, command)
+
+
+def run_one(rt: Runtime, build: BuildDir, inputs: dict, labels: np.ndarray, opts: BenchOptions, bar) -> RuntimeResult:
+    """Outputs on every evaluation image, then `opts.runs` timed calls after `opts.warmup`."""
+    res = RuntimeResult(rt.name, rt.description, rt.precision, latency_source=rt.latency_source)
+    reason = rt.available(build)
+    if reason is not None:
+        res.skip_reason = reason
+        bar.console.print(f"[yellow]{rt.name}: skipped: {reason}")
+        return res
+    xs = inputs[rt.precision]
+    task = bar.add_task(rt.name, total=len(xs) + opts.runs, status="loading")
+    try:
+        rt.load(build, opts.threads)
+        res.artifact, res.artifact_bytes = rt.artifact, artifact_bytes(build, rt.artifact)
+        bar.update(task, status="accuracy")
+        res.outputs = rt.outputs(xs, tick=lambda: bar.advance(task))
+        bar.update(task, completed=len(xs), status="latency")
+        if res.outputs is not None:
+            res.top1_acc = round(float(np.mean(res.outputs.argmax(axis=1) == labels)), 6)
+            res.n_images = int(len(labels))
+        lat = rt.latencies(xs, opts.runs, opts.warmup, tick=lambda: bar.advance(task))
+        if lat is not None:
+            res.latency_us, res.latency = lat, summarize(lat)
+        res.extra = rt.extra(build)
+        bar.update(task, completed=len(xs) + opts.runs, status="done")
+    finally:
+        rt.close()
+    return res
+
+
+def artifact_bytes(build: BuildDir, rel: str) -> int:
+    """Bytes of a file artifact, or the sum over a directory's listed artifacts (the C engine's c/)."""
+    if rel in build.manifest["artifacts"]:
+        return build.artifact_bytes(rel)
+    return sum(build.artifact_bytes(k) for k in build.artifacts_under(rel.rstrip("/") + "/"))
+
+
+def assemble(build: BuildDir, ev, opts: BenchOptions, results: list[RuntimeResult], command: str | None) -> dict:
+    """The JSON-ready record of one bench run (units in the keys)."""
+    m = build.manifest
+    evaluation = {"description": ev.description, "is_sample": ev.is_sample, "n_images": int(len(ev.y)),
+                  "build_evaluation": m.get("evaluation")}
+    return {
+        "tool": {"name": "edgecnn", "version": __version__},
+        "command": command or shlex.join(["edgecnn", *sys.argv[1:]]),
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "versions": versions(),
+        "build": {"dir": str(build.path), "name": m.get("name"), "dataset": m["dataset"],
+                  "dataset_label": m.get("dataset_label", m["dataset"]), "source_model": m.get("source_model"),
+                  "build_command": m.get("command"), "tflm": m.get("tflm"), "c_engine": m.get("c_engine")},
+        "settings": {"runs": opts.runs, "warmup": opts.warmup, "threads": opts.threads},
+        "evaluation": evaluation,
+        "runtimes": [r.row() for r in results],
+        "ratios": ratios(results, m),
+        "latency_us_samples": {r.runtime: np.round(r.latency_us, 2).tolist()
+                               for r in results if r.latency_us is not None},
+    }
