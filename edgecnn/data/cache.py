@@ -114,6 +114,9 @@ def commit(stage: Path, manifest: dict, root: Path, name: str) -> Path:
     tmp = stage / (MANIFEST + ".part")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, stage / MANIFEST)
+    umask = os.umask(0)
+    os.umask(umask)
+    stage.chmod(0o777 & ~umask)  # mkdtemp made it private; the cache is ordinary user data
     target = root / name
     old = None
     if target.exists():

@@ -28,7 +28,9 @@ def fetch_command(name: str, from_: Path | None) -> None:
     With "all" and --from, the path is used for the data sets whose format it holds
     (e.g. the CIFAR-10 JPEG copy) and the default sources for the others.
     """
-    names = NAMES if name == "all" else (get_spec(name).name,)
+    if name != "all" and name not in NAMES:
+        raise EdgecnnError(f"unknown data set {name!r}; expected one of: {', '.join(NAMES)}, all")
+    names = NAMES if name == "all" else (name,)
     out = Console()
     fetched, failed = [], []
     with progress() as bar:

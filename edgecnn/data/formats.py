@@ -83,6 +83,6 @@ def ingest(spec: DatasetSpec, path: Path, source: str, stage: Path, reporter: Re
     if known:
         (name, digest), = known.items()
         result = replace(result, checksums={**known, **result.checksums},
-                         verification=f"{name} {digest.split(':')[0].upper()} equals the published checksum; "
+                         verification=f"{name} {digest.split(':')[0].upper()} equals its recorded checksum; "
                          + result.verification)
     return result

@@ -61,8 +61,7 @@ def fetch(name: str, from_: Path | None = None, data_dir: Path | None = None,
             failures.append(f"{cand.source}: {err}")
             reporter.note(f"[yellow]{spec.label}: {cand.source} did not work: {err}")
     tried = " | ".join(failures) or "no source known"
-    raise EdgecnnError(f"could not fetch {name}; tried: {tried}. "
-                       f"Get the files and run `edgecnn data fetch {name} --from PATH`")
+    raise EdgecnnError(f"could not fetch {name}; tried: {tried}. To fix: {spec.hint.format(name=name)}")
 
 
 def _manifest(name: str, source: str, ingested) -> dict:

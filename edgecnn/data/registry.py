@@ -56,6 +56,8 @@ class DatasetSpec:
     # Published checksums of whole files other than idx_files (archives, batches).
     known_files: dict[str, str] = field(default_factory=dict)
     licence: str = ""
+    # What to tell a user when no source worked.
+    hint: str = "get the original files and run `edgecnn data fetch {name} --from PATH`"
 
 
 def _idx(md5s: tuple[str, str, str, str]) -> tuple[FileSpec, ...]:
@@ -116,6 +118,9 @@ SPECS: dict[str, DatasetSpec] = {
             # The project's shared JPEG copy (shared/datasets/SHA256SUMS).
             "cifar10-jpeg.tar.gz": "sha256:45b041e867f5a40f79bfde38d3dd1fd511103d50068c1afecf6445e25234d4db",
         },
+        hint=("download cifar-10-binary.tar.gz (or cifar-10-python.tar.gz) from "
+              "https://www.cs.toronto.edu/~kriz/cifar.html, or use an image folder or its .tar.gz, "
+              "and run `edgecnn data fetch cifar10 --from PATH`"),
         licence="from its authors (Alex Krizhevsky, Vinod Nair, Geoffrey Hinton); cite the 2009 tech report",
     ),
 }

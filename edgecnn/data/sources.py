@@ -91,6 +91,8 @@ def _download(url: str, dest: Path, reporter: Reporter) -> None:
                 out.write(chunk)
                 reporter.advance(task, len(chunk))
             reporter.finish(task)
+    except urllib.error.HTTPError as err:
+        raise EdgecnnError(f"download of {url} failed (HTTP {err.code} {err.reason})") from None
     except (urllib.error.URLError, TimeoutError, OSError) as err:
         reason = getattr(err, "reason", err)
         raise EdgecnnError(f"download of {url} failed ({reason}); timeout {CONNECT_TIMEOUT_S:.0f} s") from None
