@@ -57,6 +57,29 @@ def data_info(name: str = typer.Argument(..., help="mnist, fashion-mnist or cifa
     info_command(name)
 
 
+def _build_targets_help() -> str:
+    from edgecnn.convert.targets import TARGETS
+
+    listed = "; ".join(f"{name}: {t.description}" for name, t in TARGETS.items())
+    return f"What to build (repeatable; default: tflite-micro). {listed}; all: every target."
+
+
+@app.command("build")
+def build_cmd(
+    target: list[str] = typer.Option(["tflite-micro"], "--target", help=_build_targets_help()),
+    model: Optional[Path] = typer.Option(None, "--model", help="Float .keras model; default: the shipped MNIST model."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Data set for calibration and accuracy; default: the one the model was trained on."),
+    calibration_samples: int = typer.Option(500, "--calibration-samples", help="Seeded training images for int8 calibration."),
+    name: Optional[str] = typer.Option(None, "--name", help="Build name, used in C symbols (g_<name>_model_data); default: the data set."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output directory; default: build/<name>."),
+    max_int8_drop: float = typer.Option(0.5, "--max-int8-drop", help="Warn when int8 top-1 falls more than this many percentage points below float."),
+) -> None:
+    """Quantize to int8 and export TFLite / TFLM / ONNX / ORT artifacts, each verified against real runtimes."""
+    from edgecnn.convert.build import BuildRequest, build
+
+    build(BuildRequest(tuple(target), model, dataset, calibration_samples, name, out, max_int8_drop))
+
+
 def _bench_runtimes_help() -> str:
     from edgecnn.bench.runtimes import RUNTIMES
 
@@ -78,6 +101,32 @@ def bench(
     from edgecnn.bench import bench_command
 
     bench_command(build, runs, warmup, runtime, threads, json_path, markdown, plot)
+
+
+@app.command("train")
+def train(
+    dataset: str = typer.Option("mnist", "--dataset", help="mnist, fashion-mnist or cifar10."),
+    method: str = typer.Option("two-stage", "--method", help="two-stage (the paper), baseline, augment-only, two-stage-no-unfreeze."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Total epoch budget (both stages); default: the data set's recipe."),
+    seed: int = typer.Option(0, "--seed", help="Seed for weights, shuffling and augmentation."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Train on this many (seeded) training images."),
+    out: Path = typer.Option(Path("runs/train"), "--out", help="Directory for model.keras, metrics.json, curves.png, confusion.png."),
+) -> None:
+    """Train the lightweight CNN (default: the paper's two-stage recipe)."""
+    from edgecnn.train import TrainConfig, train as run
+
+    run(TrainConfig(dataset=dataset, method=method, epochs=epochs, seed=seed, limit=limit, out=out))
+
+
+@app.command("inspect")
+def inspect(
+    model: Path = typer.Argument(..., help="A .keras or .tflite model file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Per-layer table: output shape, params, MACs, int8 activation bytes, totals."""
+    from edgecnn.summary import inspect_command
+
+    inspect_command(model, as_json)
 
 
 def main() -> None:

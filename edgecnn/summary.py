@@ -1,0 +1,135 @@
+"""Per-layer summaries of a Keras model: output shape, params, MACs, int8 activation bytes.
+
+`edgecnn inspect` prints these; training records the totals in metrics.json.
+MACs count multiply-accumulates of Conv2D, DepthwiseConv2D and Dense; pooling,
+activations and BatchNormalization (folded at conversion) count zero.
+"""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+    activation_bytes: int  # int8 output tensor bytes, batch 1
+
+
+def _macs_keras(layer, out_shape) -> int:
+    kind = type(layer).__name__
+    spatial = int(np.prod(out_shape[:-1])) if len(out_shape) > 1 else 1
+    if kind == "Conv2D":
+        kh, kw, cin, cout = layer.kernel.shape
+        return spatial * cout * kh * kw * cin
+    if kind == "DepthwiseConv2D":
+        kh, kw, cin, mult = layer.kernel.shape
+        return spatial * cin * mult * kh * kw
+    if kind == "Dense":
+        cin, cout = layer.kernel.shape
+        return cin * cout
+    return 0
+
+
+def keras_rows(model) -> list[LayerRow]:
+    """One row per layer of a Keras functional model (batch dimension dropped)."""
+    rows = []
+    for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":
+            continue
+        out_shape = tuple(int(d) for d in layer.output.shape[1:])
+        rows.append(LayerRow(layer.name, type(layer).__name__, out_shape, int(layer.count_params()),
+                             int(_macs_keras(layer, out_shape)), int(np.prod(out_shape))))
+    return rows
+
+
+def totals(rows: list[LayerRow]) -> dict:
+    """Sums over the rows, and the largest single activation (a lower bound for any arena)."""
+    return {"params": sum(r.params for r in rows), "macs": sum(r.macs for r in rows),
+            "activation_bytes_total": sum(r.activation_bytes for r in rows),
+            "activation_bytes_max": max((r.activation_bytes for r in rows), default=0)}
+
+
+def as_dicts(rows: list[LayerRow]) -> list[dict]:
+    return [asdict(r) | {"output_shape": list(r.output_shape)} for r in rows]
+
+
+# TFLite builtin op -> (index of the filter among the op's inputs, how MACs follow from shapes).
+# Filter layouts: CONV_2D [Cout, kh, kw, Cin], DEPTHWISE_CONV_2D [1, kh, kw, Cout], FULLY_CONNECTED [out, in].
+_TFLITE_MACS = {
+    "CONV_2D": lambda f, out: int(np.prod(out[1:-1])) * int(np.prod(f)),
+    "DEPTHWISE_CONV_2D": lambda f, out: int(np.prod(out[1:-1])) * int(np.prod(f)),
+    "FULLY_CONNECTED": lambda f, out: int(np.prod(f)) * int(np.prod(out[:-1])),
+}
+
+
+def tflite_rows(path) -> list[LayerRow]:
+    """One row per operator of a .tflite model, read with the LiteRT interpreter."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(path))
+    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    rows = []
+    for op in interp._get_ops_details():  # the public API has no per-op view
+        out = tensors[op["outputs"][0]]
+        shape = tuple(int(d) for d in out["shape"])
+        consts = [tensors[i] for i in op["inputs"][1:] if i >= 0] if op["op_name"] in _TFLITE_MACS else []
+        params = sum(int(np.prod(t["shape"])) for t in consts)
+        macs = _TFLITE_MACS[op["op_name"]](consts[0]["shape"], shape) if consts else 0
+        nbytes = int(np.prod(shape)) * np.dtype(out["dtype"]).itemsize
+        rows.append(LayerRow(out["name"], op["op_name"], shape[1:], params, macs, nbytes))
+    return rows
+
+
+def model_rows(path) -> list[LayerRow]:
+    """Rows for a .keras or .tflite file, with a clear error for anything else."""
+    from pathlib import Path
+
+    from edgecnn.errors import EdgecnnError
+
+    path = Path(path)
+    if not path.is_file():
+        raise EdgecnnError(f"model file {path}: not found; expected a .keras or .tflite file")
+    if path.suffix == ".tflite":
+        try:
+            return tflite_rows(path)
+        except ValueError as err:
+            raise EdgecnnError(f"{path}: not a readable .tflite model ({err})") from None
+    if path.suffix == ".keras":
+        import keras
+
+        try:
+            model = keras.models.load_model(path, compile=False)
+        except Exception as err:  # Keras raises many types for a corrupt archive
+            raise EdgecnnError(f"{path}: not a readable .keras model ({type(err).__name__}: {err})") from None
+        return keras_rows(model)
+    raise EdgecnnError(f"model file {path}: suffix {path.suffix!r}; expected .keras or .tflite")
+
+
+def inspect_command(path, as_json: bool) -> None:
+    """Print the per-layer table (Rich) or the same as JSON on stdout."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = model_rows(path)
+    tot = totals(rows)
+    if as_json:
+        print(json.dumps({"model": str(path), "layers": as_dicts(rows), "totals": tot}, indent=2))
+        return
+    table = Table(title=f"{path}", show_footer=True)
+    table.add_column("layer", footer="total", overflow="fold")
+    table.add_column("kind")
+    table.add_column("output shape")
+    table.add_column("params", justify="right", footer=f"{tot['params']:,}")
+    table.add_column("MACs", justify="right", footer=f"{tot['macs']:,}")
+    table.add_column("act. bytes (int8)", justify="right", footer=f"max {tot['activation_bytes_max']:,}")
+    for r in rows:
+        table.add_row(r.name, r.kind, "x".join(map(str, r.output_shape)), f"{r.params:,}", f"{r.macs:,}",
+                      f"{r.activation_bytes:,}")
+    Console().print(table)

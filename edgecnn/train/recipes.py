@@ -1,0 +1,52 @@
+"""Training recipes: the defaults per data set, as plain frozen dataclasses.
+
+Each recipe's choices are explained in docs/training.md. `--epochs` on the
+command line overrides `epochs` (the total budget, both stages together).
+"""
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Label-preserving augmentations for the second input of the dual model."""
+
+    rotation_deg: float
+    zoom: float  # fraction, +-
+    shift: float  # fraction of height/width, +-
+    brightness: float  # fraction of the [0, 1] range, +-
+    contrast: float  # factor, +-
+    hflip: bool  # only where a mirror image keeps its label (not digits)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides a training run besides the data and the seed."""
+
+    epochs: int  # total budget in passes over the training set
+    batch_size: int
+    lr: float  # stage 1 / baseline peak learning rate (Adam, cosine decay)
+    warmup_epochs: float
+    finetune_fraction: float  # share of the epoch budget given to stage 2
+    finetune_lr: float  # peak learning rate of each unfreezing step
+    augment: Augment
+
+
+DIGITS = Augment(rotation_deg=10, zoom=0.1, shift=0.1, brightness=0.1, contrast=0.2, hflip=False)
+CLOTHES = Augment(rotation_deg=8, zoom=0.1, shift=0.08, brightness=0.1, contrast=0.2, hflip=True)
+OBJECTS = Augment(rotation_deg=8, zoom=0.1, shift=0.125, brightness=0.15, contrast=0.25, hflip=True)
+
+RECIPES: dict[str, Recipe] = {
+    "mnist": Recipe(epochs=12, batch_size=128, lr=3e-3, warmup_epochs=0.5, finetune_fraction=0.25,
+                    finetune_lr=5e-4, augment=DIGITS),
+    "fashion-mnist": Recipe(epochs=15, batch_size=128, lr=3e-3, warmup_epochs=0.5, finetune_fraction=0.25,
+                            finetune_lr=5e-4, augment=CLOTHES),
+    "cifar10": Recipe(epochs=30, batch_size=128, lr=4e-3, warmup_epochs=1.0, finetune_fraction=0.2,
+                      finetune_lr=6e-4, augment=OBJECTS),
+}
+
+
+def recipe_for(dataset: str, epochs: int | None = None) -> Recipe:
+    """The default recipe for a data set, with the epoch budget overridden if given."""
+    r = RECIPES[dataset]
+    return r if epochs is None else replace(r, epochs=epochs)

@@ -1,0 +1,118 @@
+"""Orchestrates one training run and writes model.keras, metrics.json, curves.png, confusion.png."""
+
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgecnn import __version__
+from edgecnn.console import console, progress
+from edgecnn.errors import EdgecnnError
+from edgecnn.model import FAMILY_FOR_DATASET
+from edgecnn.summary import keras_rows, totals
+from edgecnn.train.methods import METHODS, Job
+from edgecnn.train.plots import plot_confusion, plot_curves
+from edgecnn.train.recipes import recipe_for
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    dataset: str
+    method: str = "two-stage"
+    epochs: int | None = None  # None: the recipe's budget
+    seed: int = 0
+    limit: int | None = None  # train on this many (seeded) training images
+    out: Path = Path("runs/train")
+
+
+def _versions() -> dict:
+    import keras
+    import tensorflow as tf
+
+    return {"edgecnn": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__}
+
+
+def _seed_everything(seed: int) -> None:
+    import warnings
+
+    import keras
+    import tensorflow as tf
+
+    # Keras warns that fit() ignores shuffle=True for a tf.data pipeline: ours shuffles itself.
+    warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+    tf.get_logger().setLevel("ERROR")
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def _subset(x, y, limit: int | None, seed: int):
+    if limit is None:
+        return x, y
+    if limit < 1 or limit > len(x):
+        raise EdgecnnError(f"--limit {limit}: expected 1..{len(x)} (the training split's size)")
+    idx = np.sort(np.random.default_rng(seed).choice(len(x), limit, replace=False))
+    return x[idx], y[idx]
+
+
+def evaluate(model, x, y, n_classes: int = 10) -> tuple[float, np.ndarray]:
+    """Top-1 accuracy and confusion matrix of a float model on uint8 images (N, H, W, C)."""
+    probs = model.predict(x.astype(np.float32) / 255.0, batch_size=500, verbose=0)
+    pred = probs.argmax(1)
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(cm, (y.astype(int), pred), 1)
+    return float((pred == y).mean()), cm
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run one training; write its four outputs to cfg.out; return the metrics dict."""
+    from edgecnn.data import load
+
+    if cfg.method not in METHODS:
+        raise EdgecnnError(f"unknown method {cfg.method!r}; expected one of {list(METHODS)}")
+    if cfg.dataset not in FAMILY_FOR_DATASET:
+        raise EdgecnnError(f"unknown data set {cfg.dataset!r}; expected one of {list(FAMILY_FOR_DATASET)}")
+    if cfg.epochs is not None and cfg.epochs < 1:
+        raise EdgecnnError(f"--epochs {cfg.epochs}: expected a whole number >= 1")
+    ds = load(cfg.dataset)
+    recipe = recipe_for(cfg.dataset, cfg.epochs)
+    family = FAMILY_FOR_DATASET[cfg.dataset]
+    x, y = _subset(ds.x_train, ds.y_train, cfg.limit, cfg.seed)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    _seed_everything(cfg.seed)
+
+    console.print(f"training [bold]{family}[/] on {ds.label} ({len(x)} images), method {cfg.method}, "
+                  f"{recipe.epochs} epochs, seed {cfg.seed}")
+    t0, cpu0 = time.monotonic(), time.process_time()
+    with progress() as bar:
+        model, stages = METHODS[cfg.method](Job(x, y, family, recipe, cfg.seed, bar))
+    wall_s, cpu_s = time.monotonic() - t0, time.process_time() - cpu0
+    test_acc, cm = evaluate(model, ds.x_test, ds.y_test)
+    rows = keras_rows(model)
+
+    model.save(cfg.out / "model.keras")
+    metrics = {
+        "dataset": cfg.dataset, "dataset_label": ds.label, "data_source": ds.source,
+        "method": cfg.method, "family": family, "seed": cfg.seed, "limit": cfg.limit,
+        "train_images": int(len(x)), "test_images": int(len(ds.y_test)),
+        "recipe": asdict(recipe), "stages": stages,
+        "test_top1_acc_float": test_acc, **{k: v for k, v in totals(rows).items() if k in ("params", "macs")},
+        "wall_time_s": round(wall_s, 1), "cpu_time_s": round(cpu_s, 1),
+        "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 2)},
+        "versions": _versions(),
+        "command": shlex.join(["edgecnn", *sys.argv[1:]]),
+    }
+    (cfg.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    title = f"{family} on {ds.label}, {cfg.method}, seed {cfg.seed}"
+    plot_curves(stages, cfg.out / "curves.png", title)
+    plot_confusion(cm, list(ds.class_names), cfg.out / "confusion.png", f"{title}: test top-1 {test_acc:.4f}")
+    console.print(f"test top-1 (float): [bold]{test_acc:.4f}[/]  params {metrics['params']}  "
+                  f"MACs {metrics['macs']}  wall {wall_s:.0f} s  -> {cfg.out}")
+    return metrics
