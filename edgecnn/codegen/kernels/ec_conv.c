@@ -1,0 +1,111 @@
+/* Conv2D, DepthwiseConv2D and the 1x1 pixel stage: TFLite's reference
+ * per-channel int8 arithmetic (reference_integer_ops::ConvPerChannel and
+ * DepthwiseConvPerChannel): acc = sum((x + in_offset) * w) + bias, then
+ * MultiplyByQuantizedMultiplier, + out_offset, clamp. Padded taps add 0. */
+#include "ec_kernels.h"
+#include "ec_fixedpoint.h"
+
+static int8_t ec_requant(const ec_conv_params *p, int32_t acc, int oc)
+{
+    if (p->bias != NULL) {
+        acc += p->bias[oc];
+    }
+    acc = ec_mbqm(acc, p->mult[oc], p->shift[oc]) + p->out_offset;
+    return (int8_t)ec_clamp(acc, p->act_min, p->act_max);
+}
+
+void ec_conv2d_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out)
+{
+    const int in_c = p->in_c;
+    const int iy0 = oy * p->stride_h - p->pad_top;
+    const int ix0 = ox * p->stride_w - p->pad_left;
+    const int taps = p->k_h * p->k_w * in_c;
+    int oc;
+    for (oc = 0; oc < p->out_c; ++oc) {
+        const int8_t *w = p->weights + (int32_t)oc * taps;
+        int32_t acc = 0;
+        int ky, kx, ic;
+        for (ky = 0; ky < p->k_h; ++ky) {
+            const int iy = iy0 + p->dil_h * ky;
+            if (iy < 0 || iy >= p->in_h) {
+                continue;
+            }
+            for (kx = 0; kx < p->k_w; ++kx) {
+                const int ix = ix0 + p->dil_w * kx;
+                const int8_t *x;
+                const int8_t *wk;
+                if (ix < 0 || ix >= p->in_w) {
+                    continue;
+                }
+                x = in + ((int32_t)iy * p->in_w + ix) * in_c;
+                wk = w + (ky * p->k_w + kx) * in_c;
+                for (ic = 0; ic < in_c; ++ic) {
+                    acc += (x[ic] + p->in_offset) * wk[ic];
+                }
+            }
+        }
+        out[oc] = ec_requant(p, acc, oc);
+    }
+}
+
+void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out)
+{
+    const int iy0 = oy * p->stride_h - p->pad_top;
+    const int ix0 = ox * p->stride_w - p->pad_left;
+    int ic, m;
+    for (ic = 0; ic < p->in_c; ++ic) {
+        for (m = 0; m < p->depth_mult; ++m) {
+            const int oc = ic * p->depth_mult + m;
+            int32_t acc = 0;
+            int ky, kx;
+            for (ky = 0; ky < p->k_h; ++ky) {
+                const int iy = iy0 + p->dil_h * ky;
+                if (iy < 0 || iy >= p->in_h) {
+                    continue;
+                }
+                for (kx = 0; kx < p->k_w; ++kx) {
+                    const int ix = ix0 + p->dil_w * kx;
+                    if (ix < 0 || ix >= p->in_w) {
+                        continue;
+                    }
+                    acc += (in[((int32_t)iy * p->in_w + ix) * p->in_c + ic] + p->in_offset)
+                           * p->weights[(ky * p->k_w + kx) * p->out_c + oc];
+                }
+            }
+            out[oc] = ec_requant(p, acc, oc);
+        }
+    }
+}
+
+void ec_pointwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int8_t *out)
+{
+    int oc, ic;
+    for (oc = 0; oc < p->out_c; ++oc) {
+        const int8_t *w = p->weights + (int32_t)oc * p->in_c;
+        int32_t acc = 0;
+        for (ic = 0; ic < p->in_c; ++ic) {
+            acc += (in[ic] + p->in_offset) * w[ic];
+        }
+        out[oc] = ec_requant(p, acc, oc);
+    }
+}
+
+void ec_conv2d_s8(const ec_conv_params *p, const int8_t *in, int8_t *out)
+{
+    int oy, ox;
+    for (oy = 0; oy < p->out_h; ++oy) {
+        for (ox = 0; ox < p->out_w; ++ox) {
+            ec_conv2d_pixel_s8(p, in, oy, ox, out + ((int32_t)oy * p->out_w + ox) * p->out_c);
+        }
+    }
+}
+
+void ec_depthwise_conv2d_s8(const ec_conv_params *p, const int8_t *in, int8_t *out)
+{
+    int oy, ox;
+    for (oy = 0; oy < p->out_h; ++oy) {
+        for (ox = 0; ox < p->out_w; ++ox) {
+            ec_depthwise_pixel_s8(p, in, oy, ox, out + ((int32_t)oy * p->out_w + ox) * p->out_c);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+/* Fully connected, global mean, add, pad and copy. */
+#include "ec_kernels.h"
+#include "ec_fixedpoint.h"
+
+/* reference_integer_ops::FullyConnected(PerChannel) with integer
+ * requantization, as TFLite Micro runs it. */
+void ec_fully_connected_s8(const ec_fc_params *p, const int8_t *in, int8_t *out)
+{
+    int o, d;
+    for (o = 0; o < p->out_depth; ++o) {
+        const int8_t *w = p->weights + (int32_t)o * p->in_depth;
+        int32_t acc = 0;
+        for (d = 0; d < p->in_depth; ++d) {
+            acc += (in[d] + p->in_offset) * w[d];
+        }
+        if (p->bias != NULL) {
+            acc += p->bias[o];
+        }
+        acc = ec_mbqm(acc, p->mult[o], p->shift[o]) + p->out_offset;
+        out[o] = (int8_t)ec_clamp(acc, p->act_min, p->act_max);
+    }
+}
+
+/* reference_ops::QuantizedMeanOrSum (mean): sum of raw values minus
+ * count * zero point, then one multiplier that already includes 1/count. */
+void ec_mean_hw_s8(const ec_mean_params *p, const int8_t *in, int8_t *out)
+{
+    const int32_t count = (int32_t)p->h * p->w;
+    int c;
+    int32_t i;
+    for (c = 0; c < p->c; ++c) {
+        int32_t sum = 0;
+        for (i = 0; i < count; ++i) {
+            sum += in[i * p->c + c];
+        }
+        sum -= p->in_zero_point * count;
+        sum = ec_mbqm(sum, p->mult, p->shift) + p->out_zero_point;
+        out[c] = (int8_t)ec_clamp(sum, INT8_MIN, INT8_MAX);
+    }
+}
+
+/* reference_integer_ops::Add, same shapes (no broadcasting). */
+void ec_add_s8(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out)
+{
+    int32_t i;
+    for (i = 0; i < p->size; ++i) {
+        const int32_t a = ec_shl_wrap(in1[i] + p->in1_offset, p->left_shift);
+        const int32_t b = ec_shl_wrap(in2[i] + p->in2_offset, p->left_shift);
+        const int32_t sa = ec_mbqm(a, p->in1_mult, p->in1_shift);
+        const int32_t sb = ec_mbqm(b, p->in2_mult, p->in2_shift);
+        const int32_t r = ec_mbqm(sa + sb, p->out_mult, p->out_shift) + p->out_offset;
+        out[i] = (int8_t)ec_clamp(r, p->act_min, p->act_max);
+    }
+}
+
+void ec_pad_s8(const ec_pad_params *p, const int8_t *in, int8_t *out)
+{
+    const int out_w = p->pad_left + p->in_w + p->pad_right;
+    const int out_c = p->pad_front + p->in_c + p->pad_back;
+    const int out_h = p->pad_top + p->in_h + p->pad_bottom;
+    int y, x, c;
+    for (y = 0; y < out_h; ++y) {
+        for (x = 0; x < out_w; ++x) {
+            const int iy = y - p->pad_top;
+            const int ix = x - p->pad_left;
+            int8_t *o = out + ((int32_t)y * out_w + x) * out_c;
+            const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
+            for (c = 0; c < out_c; ++c) {
+                const int ic = c - p->pad_front;
+                o[c] = (inside && ic >= 0 && ic < p->in_c)
+                           ? in[((int32_t)iy * p->in_w + ix) * p->in_c + ic]
+                           : p->value;
+            }
+        }
+    }
+}
+
+void ec_copy_s8(int32_t size, const int8_t *in, int8_t *out)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        out[i] = in[i];
+    }
+}

@@ -1,0 +1,70 @@
+/* Fixed-point helpers with TFLite's (gemmlowp's) rounding, bit for bit.
+ *
+ * Multiplying an int32 accumulator by a real scale is done as TFLite does
+ * without TFLITE_SINGLE_ROUNDING: a saturating rounding doubling high
+ * multiply by a Q31 multiplier, then a rounding right shift.
+ */
+#ifndef EC_FIXEDPOINT_H
+#define EC_FIXEDPOINT_H
+
+#include <stdint.h>
+
+/* Right shift of a negative value is arithmetic on every compiler we
+ * target (gcc, clang, arm-none-eabi-gcc); C99 leaves it implementation-defined. */
+
+/* (a * b * 2) >> 32, rounded to nearest, saturating the one overflow case. */
+static inline int32_t ec_srdhm(int32_t a, int32_t b)
+{
+    int64_t ab;
+    if (a == b && a == INT32_MIN) {
+        return INT32_MAX;
+    }
+    ab = (int64_t)a * (int64_t)b;
+    /* gemmlowp divides by 2^31 truncating toward zero after adding a nudge
+     * of +-2^30; a shift avoids a 64-bit division on Cortex-M. */
+    if (ab >= 0) {
+        return (int32_t)((ab + ((int64_t)1 << 30)) >> 31);
+    }
+    return (int32_t)((ab + 1 - ((int64_t)1 << 30) + (((int64_t)1 << 31) - 1)) >> 31);
+}
+
+/* x / 2^exponent rounded to nearest, ties away from zero. */
+static inline int32_t ec_rdbpot(int32_t x, int exponent)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* x << s with two's complement wrap-around, as TFLite's x * (1 << s). */
+static inline int32_t ec_shl_wrap(int32_t x, int s)
+{
+    return (int32_t)((uint32_t)x << s);
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier. */
+static inline int32_t ec_mbqm(int32_t x, int32_t mult, int shift)
+{
+    const int left = shift > 0 ? shift : 0;
+    const int right = shift > 0 ? 0 : -shift;
+    return ec_rdbpot(ec_srdhm(ec_shl_wrap(x, left), mult), right);
+}
+
+static inline int32_t ec_clamp(int32_t v, int32_t lo, int32_t hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* int32 add that wraps like the fixed-point code it mirrors (no UB). */
+static inline int32_t ec_add_wrap(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+static inline int32_t ec_sub_wrap(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a - (uint32_t)b);
+}
+
+#endif /* EC_FIXEDPOINT_H */

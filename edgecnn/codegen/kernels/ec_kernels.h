@@ -1,0 +1,124 @@
+/* edgecnn C engine: int8 kernels with TFLite's reference arithmetic.
+ *
+ * Tensors are NHWC with batch 1, int8, asymmetric activations and symmetric
+ * per-channel weights. Every kernel reads its shapes and its requantization
+ * constants from a const parameter struct that the generator writes (so the
+ * structs live in flash). No kernel allocates, uses floats or recurses.
+ */
+#ifndef EC_KERNELS_H
+#define EC_KERNELS_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Conv2D and DepthwiseConv2D (and the 1x1 stage of a fused block). */
+typedef struct {
+    int16_t in_h, in_w, in_c;
+    int16_t out_h, out_w, out_c;
+    int16_t k_h, k_w;
+    int16_t stride_h, stride_w;
+    int16_t dil_h, dil_w;
+    int16_t pad_top, pad_left;
+    int16_t depth_mult;      /* depthwise only: out_c = in_c * depth_mult */
+    int32_t in_offset;       /* -input zero point */
+    int32_t out_offset;      /* output zero point */
+    int32_t act_min, act_max;
+    const int8_t *weights;   /* conv (out_c, k_h, k_w, in_c); depthwise (k_h, k_w, out_c) */
+    const int32_t *bias;     /* (out_c,) or NULL */
+    const int32_t *mult;     /* (out_c,) fixed-point multipliers, Q31 */
+    const int8_t *shift;     /* (out_c,) exponents: > 0 left, < 0 right */
+} ec_conv_params;
+
+/* MAX_POOL_2D and AVERAGE_POOL_2D: input and output share quantization. */
+typedef struct {
+    int16_t in_h, in_w, c;
+    int16_t out_h, out_w;
+    int16_t k_h, k_w;
+    int16_t stride_h, stride_w;
+    int16_t pad_top, pad_left;
+    int32_t act_min, act_max;
+} ec_pool_params;
+
+/* FULLY_CONNECTED: out (out_depth,) = W (out_depth, in_depth) . in. */
+typedef struct {
+    int16_t in_depth, out_depth;
+    int32_t in_offset, out_offset;
+    int32_t act_min, act_max;
+    const int8_t *weights;
+    const int32_t *bias;
+    const int32_t *mult;
+    const int8_t *shift;
+} ec_fc_params;
+
+/* MEAN over H and W of a (1, H, W, C) tensor; the 1/(H*W) is folded into mult/shift. */
+typedef struct {
+    int16_t h, w, c;
+    int32_t in_zero_point, out_zero_point;
+    int32_t mult;
+    int32_t shift;
+} ec_mean_params;
+
+/* SOFTMAX over the last axis, int8 in, int8 out (scale 1/256, zero point -128). */
+typedef struct {
+    int16_t rows, depth;
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;
+} ec_softmax_params;
+
+/* ADD of two tensors of the same shape. */
+typedef struct {
+    int32_t size;
+    int32_t in1_offset, in2_offset, out_offset;
+    int32_t left_shift;
+    int32_t in1_mult, in1_shift, in2_mult, in2_shift, out_mult, out_shift;
+    int32_t act_min, act_max;
+} ec_add_params;
+
+/* PAD of a (1, H, W, C) tensor with the output zero point. */
+typedef struct {
+    int16_t in_h, in_w, in_c;
+    int16_t pad_top, pad_bottom, pad_left, pad_right, pad_front, pad_back;
+    int8_t value;
+} ec_pad_params;
+
+/* A fused block computed pixel by pixel, so that its intermediate tensors
+ * never exist in full: a conv or depthwise conv, optionally followed by a
+ * 1x1 conv, optionally followed by a max pool. The arithmetic is the same as
+ * running the plain kernels one after the other. */
+typedef struct {
+    const ec_conv_params *first;
+    int8_t first_is_depthwise;
+    const ec_conv_params *pointwise;   /* NULL: none */
+    const ec_pool_params *pool;        /* NULL: none */
+} ec_chain_params;
+
+void ec_conv2d_s8(const ec_conv_params *p, const int8_t *in, int8_t *out);
+void ec_depthwise_conv2d_s8(const ec_conv_params *p, const int8_t *in, int8_t *out);
+void ec_max_pool_s8(const ec_pool_params *p, const int8_t *in, int8_t *out);
+void ec_avg_pool_s8(const ec_pool_params *p, const int8_t *in, int8_t *out);
+void ec_fully_connected_s8(const ec_fc_params *p, const int8_t *in, int8_t *out);
+void ec_mean_hw_s8(const ec_mean_params *p, const int8_t *in, int8_t *out);
+void ec_softmax_s8(const ec_softmax_params *p, const int8_t *in, int8_t *out);
+void ec_add_s8(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
+void ec_pad_s8(const ec_pad_params *p, const int8_t *in, int8_t *out);
+void ec_copy_s8(int32_t size, const int8_t *in, int8_t *out);
+/* scratch: first->out_c bytes if there is a pointwise stage, then the
+ * block's output channels if there is a pool stage. */
+void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t *scratch);
+
+/* One output pixel (all channels) of a conv / depthwise conv at (oy, ox). */
+void ec_conv2d_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
+void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
+/* A 1x1 conv on one pixel vector of p->in_c values. */
+void ec_pointwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EC_KERNELS_H */

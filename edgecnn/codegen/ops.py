@@ -1,0 +1,65 @@
+"""The one table of supported ops: TFLite op -> C kernel, int8 constraints, lowering.
+
+An op outside this table fails generation with an error that names it and
+lists the supported ones. Nothing is skipped.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from edgecnn.codegen import lowering, lowering_misc
+from edgecnn.codegen.ir import Lowered
+from edgecnn.codegen.tflite_reader import Graph, Operator
+from edgecnn.errors import EdgecnnError
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """How one TFLite builtin op becomes C."""
+
+    kernel: str | None  # None: no call (RESHAPE aliases its input)
+    constraints: str  # the int8 cases the kernel implements
+    lower: Callable[[Graph, Operator, str], Lowered]
+    tolerance_lsb: int  # max |C - LiteRT reference| allowed for this op alone
+
+
+OPS: dict[str, OpSpec] = {
+    "CONV_2D": OpSpec("ec_conv2d_s8", "NHWC batch 1; int8 weights (O,KH,KW,I), per-channel or per-tensor symmetric; "
+                      "int32 bias; SAME/VALID, any stride and dilation; fused NONE/RELU/RELU6/RELU_N1_TO_1",
+                      lowering.lower_conv, 0),
+    "DEPTHWISE_CONV_2D": OpSpec("ec_depthwise_conv2d_s8", "NHWC batch 1; int8 weights (1,KH,KW,O), O = I x depth "
+                                "multiplier; per-channel symmetric; SAME/VALID, any stride and dilation",
+                                lowering.lower_conv, 0),
+    "MAX_POOL_2D": OpSpec("ec_max_pool_s8", "NHWC batch 1; same input/output quantization", lowering.lower_pool, 0),
+    "AVERAGE_POOL_2D": OpSpec("ec_avg_pool_s8", "NHWC batch 1; same input/output quantization", lowering.lower_pool, 0),
+    # LiteRT's reference FULLY_CONNECTED requantizes in double precision since
+    # 2025; the engine keeps TFLite's integer requantization (as TFLite Micro
+    # does), which can round the other way: 1 LSB.
+    "FULLY_CONNECTED": OpSpec("ec_fully_connected_s8", "batch 1; int8 weights (O,I) symmetric, per-tensor or "
+                              "per-channel; int32 bias; default weights format", lowering.lower_fully_connected, 1),
+    "MEAN": OpSpec("ec_mean_hw_s8", "axes [1, 2] of a (1,H,W,C) tensor (global average pooling), keep_dims any",
+                   lowering_misc.lower_mean, 0),
+    "SOFTMAX": OpSpec("ec_softmax_s8", "last axis; output scale 1/256, zero point -128", lowering_misc.lower_softmax, 0),
+    "ADD": OpSpec("ec_add_s8", "two int8 tensors of the same shape (no broadcasting)", lowering_misc.lower_add, 0),
+    "PAD": OpSpec("ec_pad_s8", "(1,H,W,C), constant paddings, no batch padding, pads with the zero point",
+                  lowering_misc.lower_pad, 0),
+    "RESHAPE": OpSpec(None, "same size and quantization; no data moved (the buffer is shared)",
+                      lowering_misc.lower_reshape, 0),
+}
+
+
+def layer_name(op: Operator) -> str:
+    """`l03_depthwise_conv_2d`: the op's position and kind, used in C names."""
+    return f"l{op.index:02d}_{op.opcode.lower()}"
+
+
+def lower_graph(graph: Graph) -> list[Lowered]:
+    """Every operator of the graph as a kernel call, in execution order."""
+    unknown = sorted({op.opcode for op in graph.operators if op.opcode not in OPS})
+    if unknown:
+        raise EdgecnnError(f"the C engine has no kernel for {', '.join(unknown)} in {graph.path.name}; "
+                           f"supported ops: {', '.join(sorted(OPS))}")
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise EdgecnnError(f"{graph.path.name} has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
+                           "the C engine expects 1 and 1")
+    return [OPS[op.opcode].lower(graph, op, layer_name(op)) for op in graph.operators]

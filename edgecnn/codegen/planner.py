@@ -1,0 +1,84 @@
+"""Static activation arena planned from tensor lifetimes.
+
+Every activation tensor gets a place: the caller's input buffer, the caller's
+output buffer, or an offset in one static arena. Arena buffers whose
+lifetimes (first write .. last read, in call order) do not overlap share
+bytes. Placement is greedy, largest first, at the lowest offset that does
+not collide with an already placed, simultaneously alive buffer (the
+strategy of TFLM's GreedyMemoryPlanner).
+"""
+
+from dataclasses import dataclass
+
+from edgecnn.codegen.ir import Lowered
+from edgecnn.codegen.tflite_reader import Graph
+
+ALIGN = 4  # word alignment: Cortex-M loads 32-bit words from any kernel buffer
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where each activation lives and how big the arena is."""
+
+    places: dict  # tensor index -> ("input" | "output" | "arena", byte offset)
+    scratch: dict  # position in the call list -> arena offset of that call's scratch
+    arena_bytes: int
+    buffers: tuple  # (size, first, last, offset) per arena buffer, for reports
+
+
+def _align(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+def _roots(calls: list[Lowered]) -> dict[int, int]:
+    """Tensor -> the tensor whose buffer it uses (RESHAPE outputs alias their input)."""
+    root: dict[int, int] = {}
+    for c in calls:
+        for t in c.inputs + [c.output]:
+            root.setdefault(t, t)
+        if c.kernel is None:
+            root[c.output] = root[c.inputs[0]]
+    return root
+
+
+def _place(sizes: dict, first: dict, last: dict) -> tuple[dict, int]:
+    """Greedy offsets for buffers keyed like `sizes`."""
+    placed: list[tuple[int, int, object]] = []  # (offset, size, key)
+    offsets = {}
+    for key in sorted(sizes, key=lambda k: (-sizes[k], first[k], str(k))):
+        live = sorted((o, s) for o, s, k in placed if first[k] <= last[key] and first[key] <= last[k])
+        offset = 0
+        for o, s in live:
+            if offset + sizes[key] <= o:
+                break
+            offset = max(offset, _align(o + s))
+        offsets[key] = offset
+        placed.append((offset, sizes[key], key))
+    total = max((o + s for o, s, _ in placed), default=0)
+    return offsets, _align(total)
+
+
+def plan(graph: Graph, calls: list[Lowered]) -> Plan:
+    """Places for every activation of the call list (after fusion)."""
+    root = _roots(calls)
+    g_in, g_out = root.get(graph.inputs[0]), root.get(graph.outputs[0])
+    first: dict = {}
+    last: dict = {}
+    for pos, c in enumerate(calls):
+        for t in c.inputs:
+            last[root[t]] = max(last.get(root[t], pos), pos)
+        r = root[c.output]
+        first[r] = min(first.get(r, pos), pos)
+        last[r] = max(last.get(r, pos), pos)
+    sizes = {r: graph.tensors[r].nbytes for r in set(root.values()) if r not in (g_in, g_out)}
+    for pos, c in enumerate(calls):
+        if c.scratch_bytes:
+            key = ("scratch", pos)
+            sizes[key], first[key], last[key] = c.scratch_bytes, pos, pos
+    offsets, total = _place(sizes, first, last)
+    places = {}
+    for t, r in root.items():
+        places[t] = ("input", 0) if r == g_in else ("output", 0) if r == g_out else ("arena", offsets[r])
+    scratch = {k[1]: v for k, v in offsets.items() if isinstance(k, tuple)}
+    buffers = tuple((sizes[k], first[k], last[k], offsets[k]) for k in sizes)
+    return Plan(places, scratch, total, buffers)
