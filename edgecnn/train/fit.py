@@ -23,8 +23,9 @@ def _progress_callback(progress, label: str, total_steps: int, epochs: int):
     return RichBar()
 
 
-def compile_model(model, lr: float, total_steps: int, warmup_steps: int, loss_weights=None):
-    """Adam with linear warm-up then cosine decay to zero over `total_steps`."""
+def compile_model(model, lr: float, total_steps: int, warmup_steps: int, loss_weights=None,
+                  weight_decay: float = 0.0):
+    """Adam (AdamW if weight_decay > 0) with linear warm-up, then cosine decay to zero over `total_steps`."""
     import keras
 
     warmup_steps = min(warmup_steps, max(total_steps - 1, 0))
@@ -37,7 +38,8 @@ def compile_model(model, lr: float, total_steps: int, warmup_steps: int, loss_we
     )
     n_out = len(model.outputs)
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay) if weight_decay
+        else keras.optimizers.Adam(schedule),
         loss=["sparse_categorical_crossentropy"] * n_out if n_out > 1 else "sparse_categorical_crossentropy",
         loss_weights=loss_weights,
         metrics=[["accuracy"]] * n_out if n_out > 1 else ["accuracy"],

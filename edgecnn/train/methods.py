@@ -42,7 +42,8 @@ class Job:
 def _single(job: Job, mode: str, stage: str):
     r = job.recipe
     model = build_model(job.family)
-    compile_model(model, r.lr, round(r.epochs * job.bpe), round(r.warmup_epochs * job.bpe))
+    compile_model(model, r.lr, round(r.epochs * job.bpe), round(r.warmup_epochs * job.bpe),
+                  weight_decay=r.weight_decay)
     hist = fit_phase(model, job.data(mode), r.epochs, job.bpe, job.progress, stage)
     return model, [{"stage": stage, "epochs": r.epochs, "data": mode, "history": hist}]
 
@@ -58,7 +59,8 @@ def augment_only(job: Job):
 def _stage1(job: Job, epochs: float):
     r = job.recipe
     dual = build_dual(job.family)
-    compile_model(dual, r.lr, round(epochs * job.bpe), round(r.warmup_epochs * job.bpe), loss_weights=[0.5, 0.5])
+    compile_model(dual, r.lr, round(epochs * job.bpe), round(r.warmup_epochs * job.bpe), loss_weights=[0.5, 0.5],
+                  weight_decay=r.weight_decay)
     hist = fit_phase(dual, job.data("dual"), epochs, job.bpe, job.progress, "stage 1 (dual)")
     info = {"stage": "stage1-dual", "epochs": epochs, "data": "dual", "loss_weights": [0.5, 0.5],
             "dual_params": int(dual.count_params()), "history": hist}
@@ -73,7 +75,7 @@ def _stage2(job: Job, model, epochs: float, schedule: list[list[str]]):
     steps_info = []
     for i, groups in enumerate(schedule, start=1):
         n_trainable = set_trainable(model, groups)
-        compile_model(model, r.finetune_lr, round(per_step * job.bpe), 0)
+        compile_model(model, r.finetune_lr, round(per_step * job.bpe), 0, weight_decay=r.weight_decay)
         hist = fit_phase(model, ds, per_step, job.bpe, job.progress, f"stage 2 step {i}/{len(schedule)}")
         steps_info.append({"step": i, "trainable_groups": groups, "trainable_params": n_trainable,
                            "epochs": per_step, "lr": r.finetune_lr, "history": hist})

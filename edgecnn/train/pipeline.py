@@ -12,9 +12,9 @@ def make_augmenter(aug: Augment, seed: int):
     if aug.hflip:
         stack.append(layers.RandomFlip("horizontal", seed=seed))
     stack += [
-        layers.RandomRotation(aug.rotation_deg / 360.0, fill_mode="constant", seed=seed + 1),
-        layers.RandomZoom(aug.zoom, fill_mode="constant", seed=seed + 2),
-        layers.RandomTranslation(aug.shift, aug.shift, fill_mode="constant", seed=seed + 3),
+        layers.RandomRotation(aug.rotation_deg / 360.0, fill_mode=aug.fill, seed=seed + 1),
+        layers.RandomZoom(aug.zoom, fill_mode=aug.fill, seed=seed + 2),
+        layers.RandomTranslation(aug.shift, aug.shift, fill_mode=aug.fill, seed=seed + 3),
         layers.RandomBrightness(aug.brightness, value_range=(0.0, 1.0), seed=seed + 4),
         layers.RandomContrast(aug.contrast, value_range=(0.0, 1.0), seed=seed + 5),
     ]

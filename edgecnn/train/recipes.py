@@ -17,6 +17,7 @@ class Augment:
     brightness: float  # fraction of the [0, 1] range, +-
     contrast: float  # factor, +-
     hflip: bool  # only where a mirror image keeps its label (not digits)
+    fill: str = "constant"  # "constant" (black, right for digits/clothes) or "reflect" (natural images)
 
 
 @dataclass(frozen=True)
@@ -30,19 +31,20 @@ class Recipe:
     finetune_fraction: float  # share of the epoch budget given to stage 2
     finetune_lr: float  # peak learning rate of each unfreezing step
     augment: Augment
+    weight_decay: float = 0.0  # > 0: AdamW with decoupled weight decay instead of Adam
 
 
 DIGITS = Augment(rotation_deg=10, zoom=0.1, shift=0.1, brightness=0.1, contrast=0.2, hflip=False)
 CLOTHES = Augment(rotation_deg=8, zoom=0.1, shift=0.08, brightness=0.1, contrast=0.2, hflip=True)
-OBJECTS = Augment(rotation_deg=8, zoom=0.1, shift=0.125, brightness=0.15, contrast=0.25, hflip=True)
+OBJECTS = Augment(rotation_deg=8, zoom=0.1, shift=0.125, brightness=0.15, contrast=0.25, hflip=True, fill="reflect")
 
 RECIPES: dict[str, Recipe] = {
     "mnist": Recipe(epochs=12, batch_size=128, lr=3e-3, warmup_epochs=0.5, finetune_fraction=0.25,
                     finetune_lr=5e-4, augment=DIGITS),
     "fashion-mnist": Recipe(epochs=15, batch_size=128, lr=3e-3, warmup_epochs=0.5, finetune_fraction=0.25,
                             finetune_lr=5e-4, augment=CLOTHES),
-    "cifar10": Recipe(epochs=30, batch_size=128, lr=4e-3, warmup_epochs=1.0, finetune_fraction=0.2,
-                      finetune_lr=6e-4, augment=OBJECTS),
+    "cifar10": Recipe(epochs=24, batch_size=128, lr=3e-3, warmup_epochs=1.0, finetune_fraction=0.2,
+                      finetune_lr=6e-4, augment=OBJECTS, weight_decay=0.004),
 }
 
 
