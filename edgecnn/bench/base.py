@@ -45,8 +45,11 @@ class Runtime:
             return f"{self.artifact} is not in this build"
         return None
 
-    def load(self, build: BuildDir, threads: int) -> None:
-        """Prepare to run: verify and open the artifact (sha256 checked by `build.artifact`)."""
+    def load(self, build: BuildDir, opts) -> None:
+        """Prepare to run: verify and open the artifact (sha256 checked by `build.artifact`).
+
+        opts: the run's BenchOptions (threads, mcu_images, ...).
+        """
         raise NotImplementedError
 
     def run(self, x: np.ndarray) -> np.ndarray:

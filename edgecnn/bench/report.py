@@ -6,6 +6,8 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
+from edgecnn.bench.results import MEMORY_KEYS
+
 # (Markdown header, terminal header or None, row key, format): the Markdown table has every
 # column (but kB), the terminal table the ones that fit in 80 characters.
 COLUMNS = (
@@ -24,10 +26,14 @@ COLUMNS = (
     ("top-1 agreement", "agree", "top1_agreement_vs_ref", "{:.2%}"),
     ("flash bytes", None, "flash_bytes", "{:,}"),
     ("RAM bytes", None, "ram_bytes", "{:,}"),
+    ("arena bytes", None, "arena_bytes", "{:,}"),
+    ("weights bytes", None, "weights_bytes", "{:,}"),
     ("instructions/inference", None, "instructions_per_inference", "{:,}"),
 )
-MCU_COLUMNS = tuple((h, h, k, f) for h, _, k, f in COLUMNS
-                    if k in ("runtime", "flash_bytes", "ram_bytes", "instructions_per_inference"))
+# The memory table's short terminal headers.
+SHORT = {"flash_bytes": "flash B", "ram_bytes": "RAM B", "arena_bytes": "arena B", "weights_bytes": "weights B",
+         "instructions_per_inference": "instr/inf"}
+MEMORY_COLUMNS = (COLUMNS[0],) + tuple((h, SHORT[k], k, f) for h, _, k, f in COLUMNS if k in MEMORY_KEYS)
 UNIT_TEXT = {"int8_lsb": " LSB", "probability": " prob"}
 MD_COLUMNS = tuple(c for c in COLUMNS if c[0])
 
@@ -50,9 +56,9 @@ def rich_tables(result: dict) -> list[Table]:
     main = _table(f"edgecnn bench: {b['name']} ({b['dataset_label']}); accuracy on "
                   f"{result['evaluation']['description']}", [c for c in COLUMNS if c[1]], ran)
     tables = [main]
-    mem = [r for r in ran if any(r[k] is not None for _, _, k, _ in MCU_COLUMNS[1:])]
+    mem = [r for r in ran if any(r[k] is not None for _, _, k, _ in MEMORY_COLUMNS[1:])]
     if mem:
-        tables.append(_table("memory and instructions", MCU_COLUMNS, mem))
+        tables.append(_table("memory and instructions", MEMORY_COLUMNS, mem))
     skipped = [r for r in result["runtimes"] if r["status"] == "skipped"]
     if skipped:
         t = Table(title="skipped", box=box.SIMPLE_HEAD, pad_edge=False)

@@ -13,9 +13,10 @@ from edgecnn.bench.timing import LatencyStats
 
 LATENCY_KEYS = tuple(LatencyStats.__dataclass_fields__)
 AGREEMENT_KEYS = ("agreement_reference", "max_abs_diff_vs_ref", "max_abs_diff_vs_ref_unit", "top1_agreement_vs_ref")
-MCU_KEYS = ("flash_bytes", "ram_bytes", "arena_bytes", "instructions_per_inference")
+MEMORY_KEYS = ("flash_bytes", "ram_bytes", "arena_bytes", "weights_bytes", "instructions_per_inference")
+MCU_KEYS = ("mcu_images_checked", "mcu_output_mismatches_vs_c_host", "mcu_compiler_opt")
 ROW_KEYS = ("runtime", "status", "skip_reason", "description", "precision", "artifact", "artifact_bytes",
-            *LATENCY_KEYS, "latency_source", "top1_acc", "n_images", *AGREEMENT_KEYS, *MCU_KEYS)
+            *LATENCY_KEYS, "latency_source", "top1_acc", "n_images", *AGREEMENT_KEYS, *MEMORY_KEYS, *MCU_KEYS)
 
 
 @dataclass
@@ -51,7 +52,7 @@ class RuntimeResult:
         if self.latency is not None:
             row.update(self.latency.as_dict())
         row.update(self.agreement)
-        row.update({k: v for k, v in self.extra.items() if k in MCU_KEYS})
+        row.update({k: v for k, v in self.extra.items() if k in MEMORY_KEYS + MCU_KEYS})
         return row
 
 

@@ -8,7 +8,7 @@ ratios -> one JSON-ready dict that `report.py` renders.
 import datetime
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ class BenchOptions:
     warmup: int = 50
     runtimes: tuple[str, ...] = ()  # empty: every registered runtime
     threads: int = 1
+    mcu_images: int = 10  # images the Cortex-M4 firmware embeds and runs under QEMU
 
 
 def select_runtimes(names: tuple[str, ...]) -> list[str]:
@@ -44,9 +45,10 @@ def select_runtimes(names: tuple[str, ...]) -> list[str]:
 
 
 def check_options(opts: BenchOptions) -> None:
-    if opts.runs < 1 or opts.warmup < 0 or opts.threads < 1:
-        raise EdgecnnError(f"--runs {opts.runs}, --warmup {opts.warmup}, --threads {opts.threads}: "
-                           "expected runs >= 1, warmup >= 0, threads >= 1")
+    if opts.runs < 1 or opts.warmup < 0 or opts.threads < 1 or opts.mcu_images < 1:
+        raise EdgecnnError(f"--runs {opts.runs}, --warmup {opts.warmup}, --threads {opts.threads}, "
+                           f"mcu_images {opts.mcu_images}: expected runs >= 1, warmup >= 0, threads >= 1, "
+                           "mcu_images >= 1")
 
 
 def bench(opts: BenchOptions, command: str | None = None) -> dict:
@@ -65,7 +67,7 @@ def bench(opts: BenchOptions, command: str | None = None) -> dict:
             results.append(run_one(RUNTIMES[name](), build, inputs, ev.y, opts, bar))
         ref = next((r for r in results if r.runtime == REFERENCE and r.ok), None)
         if ref is None and REFERENCE not in names:
-            ref = run_one(RUNTIMES[REFERENCE](), build, inputs, ev.y, BenchOptions(runs=1, warmup=0), bar)
+            ref = run_one(RUNTIMES[REFERENCE](), build, inputs, ev.y, replace(opts, runs=1, warmup=0), bar)
     for r in results:
         if r.ok and r.outputs is not None and ref is not None and ref.ok:
             r.agreement = agreement(r, ref.outputs, build.manifest["output"], REFERENCE)
@@ -83,7 +85,7 @@ def run_one(rt: Runtime, build: BuildDir, inputs: dict, labels: np.ndarray, opts
     xs = inputs[rt.precision]
     task = bar.add_task(rt.name, total=len(xs) + opts.runs, status="loading")
     try:
-        rt.load(build, opts.threads)
+        rt.load(build, opts)
         res.artifact, res.artifact_bytes = rt.artifact, artifact_bytes(build, rt.artifact)
         bar.update(task, status="accuracy")
         res.outputs = rt.outputs(xs, tick=lambda: bar.advance(task))
@@ -122,7 +124,8 @@ def assemble(build: BuildDir, ev, opts: BenchOptions, results: list[RuntimeResul
         "build": {"dir": str(build.path), "name": m.get("name"), "dataset": m["dataset"],
                   "dataset_label": m.get("dataset_label", m["dataset"]), "source_model": m.get("source_model"),
                   "build_command": m.get("command"), "tflm": m.get("tflm"), "c_engine": m.get("c_engine")},
-        "settings": {"runs": opts.runs, "warmup": opts.warmup, "threads": opts.threads},
+        "settings": {"runs": opts.runs, "warmup": opts.warmup, "threads": opts.threads,
+                     "mcu_images": opts.mcu_images},
         "evaluation": evaluation,
         "runtimes": [r.row() for r in results],
         "ratios": ratios(results, m),

@@ -18,12 +18,12 @@ class KerasFloat(Runtime):
     artifact = "model.keras"
     modules = ("tensorflow", "keras")
 
-    def load(self, build: BuildDir, threads: int) -> None:
+    def load(self, build: BuildDir, opts) -> None:
         import tensorflow as tf
         import keras
 
         try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_intra_op_parallelism_threads(opts.threads)
             tf.config.threading.set_inter_op_parallelism_threads(1)
         except RuntimeError:
             pass  # TF already initialised in this process: it keeps its thread pools
@@ -41,11 +41,11 @@ class _LiteRT(Runtime):
     modules = ("ai_edge_litert",)
     reference_kernels = False
 
-    def load(self, build: BuildDir, threads: int) -> None:
+    def load(self, build: BuildDir, opts) -> None:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         resolver = OpResolverType.BUILTIN_REF if self.reference_kernels else OpResolverType.AUTO
-        self._it = Interpreter(model_path=str(build.artifact(self.artifact)), num_threads=threads,
+        self._it = Interpreter(model_path=str(build.artifact(self.artifact)), num_threads=opts.threads,
                                experimental_op_resolver_type=resolver)
         self._it.allocate_tensors()
         self._in = self._it.get_input_details()[0]["index"]
@@ -86,7 +86,7 @@ class TFLM(Runtime):
     artifact = "model_int8.tflite"
     modules = ("tflite_micro",)
 
-    def load(self, build: BuildDir, threads: int) -> None:
+    def load(self, build: BuildDir, opts) -> None:
         from tflite_micro import runtime
 
         # The arena the firmware would get; None lets TFLM pick its default (10x the model size).
@@ -106,14 +106,14 @@ class TFLM(Runtime):
 class _OnnxRuntime(Runtime):
     modules = ("onnxruntime",)
 
-    def load(self, build: BuildDir, threads: int) -> None:
+    def load(self, build: BuildDir, opts) -> None:
         import onnxruntime as ort
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self._sess = ort.InferenceSession(str(build.artifact(self.artifact)), opts,
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = opts.threads
+        so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        self._sess = ort.InferenceSession(str(build.artifact(self.artifact)), so,
                                           providers=["CPUExecutionProvider"])
         self._in = self._sess.get_inputs()[0].name
         self._outs = [self._sess.get_outputs()[0].name]
