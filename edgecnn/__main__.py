@@ -1,0 +1,5 @@
+"""`python -m edgecnn` runs the CLI."""
+
+from edgecnn.cli import main
+
+main()
