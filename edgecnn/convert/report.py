@@ -1,0 +1,74 @@
+"""What `edgecnn build` prints: accuracies (with a loud warning on a large int8 drop) and a summary."""
+
+from pathlib import Path
+
+import numpy as np
+from rich.panel import Panel
+from rich.table import Table
+
+from edgecnn.console import console
+
+
+def accuracy(dataset: str, ev, keras_out: np.ndarray, int8_out: np.ndarray, max_drop_pp: float) -> dict:
+    """Float and int8 top-1 on the evaluation data; prints them and warns when int8 loses > max_drop_pp.
+
+    keras_out, int8_out: (N, classes) outputs on ev.x. Returns the manifest's "evaluation" entry.
+    """
+    float_acc = float((keras_out.argmax(1) == ev.y).mean())
+    int8_acc = float((int8_out.argmax(1) == ev.y).mean())
+    drop_pp = round((float_acc - int8_acc) * 100, 4)
+    console.print(f"top-1 on {ev.description}: float [bold]{float_acc:.4f}[/] (Keras), "
+                  f"int8 [bold]{int8_acc:.4f}[/] (LiteRT), drop {drop_pp:+.2f} pp")
+    if ev.is_sample:
+        console.print("[yellow]accuracy measured on the shipped sample only: run `edgecnn data fetch "
+                      f"{dataset}` for the full test set[/]")
+    if drop_pp > max_drop_pp:
+        style = "red" if drop_pp > 2 * max_drop_pp else "yellow"
+        console.print(Panel(
+            f"int8 top-1 {int8_acc:.4f} is {drop_pp:.2f} pp below float {float_acc:.4f} "
+            f"(threshold --max-int8-drop {max_drop_pp} pp).\nTry more calibration images "
+            "(--calibration-samples) or quantization-aware training; the artifacts were still built.",
+            title="int8 accuracy drop", border_style=style, style=style))
+    return {"dataset": dataset, "is_sample": bool(ev.is_sample), "description": ev.description,
+            "n_images": int(len(ev.y)), "float_top1_acc": float_acc, "int8_top1_acc": int8_acc,
+            "int8_drop_pp": drop_pp, "max_int8_drop_pp": max_drop_pp,
+            "int8_drop_exceeds_threshold": bool(drop_pp > max_drop_pp)}
+
+
+def _check_row(entry: dict) -> str:
+    if "max_abs_diff_lsb" in entry:
+        return (f"max diff {entry['max_abs_diff_lsb']} LSB (<= {entry['tolerance_lsb']}), "
+                f"top-1 agreement {entry['top1_agreement']:.4f}")
+    if "max_abs_diff" in entry:
+        return f"max diff {entry['max_abs_diff']:.2e} (<= {entry['tolerance']:.0e}), top-1 agreement {entry['top1_agreement']:.4f}"
+    if "bytes_parsed" in entry:
+        return f"{entry['bytes_parsed']} bytes parsed back, identical"
+    return ""
+
+
+def summary(out: Path, manifest: dict, seconds: float) -> None:
+    """Checks, arena and artifacts of a finished build."""
+    checks = Table(title="verification", show_header=False, box=None)
+    for key, entry in manifest.get("verification", {}).items():
+        if isinstance(entry, dict) and "check" in entry:
+            checks.add_row("[green]ok[/]", entry["check"], _check_row(entry))
+    compile_entry = manifest.get("verification", {}).get("tflm_compile", {})
+    for key in ("host_gxx", "cortex_m4_gxx"):
+        value = compile_entry.get(key)
+        if isinstance(value, dict):
+            checks.add_row("[green]ok[/]", f"{key}: model_data.cc, model_settings.h",
+                           f"-Werror clean; array in {value['section']}, align {value['section_align_bytes']}")
+        elif value:
+            checks.add_row("[yellow]--[/]", key, value)
+    console.print(checks)
+    tflm = manifest.get("tflm")
+    if tflm:
+        console.print(f"TFLM arena: {tflm['arena_bytes_measured']} bytes measured + {tflm['arena_margin_bytes']} "
+                      f"margin = kTensorArenaSize {tflm['tensor_arena_size']}")
+    files = Table(title=f"{out}", show_header=True, box=None)
+    files.add_column("artifact")
+    files.add_column("bytes", justify="right")
+    for rel, entry in manifest["artifacts"].items():
+        files.add_row(rel, str(entry["bytes"]))
+    console.print(files)
+    console.print(f"[bold green]built {', '.join(manifest['targets'])} in {seconds:.1f} s[/] -> {out}")

@@ -1,0 +1,94 @@
+"""Run evaluation images through each real runtime, one image at a time (the deployed batch size).
+
+Every function takes uint8 images (N, H, W, C) and returns the raw model
+outputs (N, classes): float32 for float models, int8 for int8 models.
+Shown as a Rich progress bar, since the full test set takes a few seconds.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from edgecnn.console import progress
+from edgecnn.convert.quantize import TensorQuant
+from edgecnn.convert.quiet import quiet
+
+
+def to_float(x: np.ndarray) -> np.ndarray:
+    """uint8 pixels (N, H, W, C) -> the model's float input in [0, 1]."""
+    return x.astype(np.float32) / 255.0
+
+
+def to_int8(x: np.ndarray, q: TensorQuant) -> np.ndarray:
+    """uint8 pixels (N, H, W, C) -> int8 input; with scale 1/255 and zero point -128 this is pixel - 128."""
+    real = x.astype(np.float64) / 255.0
+    return np.clip(np.round(real / q.scale) + q.zero_point, -128, 127).astype(np.int8)
+
+
+def _loop(label: str, x: np.ndarray, run_one) -> np.ndarray:
+    out = []
+    with progress(transient=True) as p:
+        task = p.add_task(label, total=len(x), status="")
+        for img in x:
+            out.append(np.array(run_one(img[None]))[0])
+            p.advance(task)
+    return np.stack(out)
+
+
+def run_keras(model, x: np.ndarray) -> np.ndarray:
+    """Keras float outputs (N, classes), batches of 250 (float results do not depend on batching beyond 1e-7)."""
+    out = []
+    with progress(transient=True) as p:
+        task = p.add_task("Keras float", total=len(x), status="")
+        for i in range(0, len(x), 250):
+            out.append(model(to_float(x[i:i + 250]), training=False).numpy())
+            p.advance(task, len(x[i:i + 250]))
+    return np.concatenate(out)
+
+
+def run_litert(tflite: bytes, x: np.ndarray, label: str) -> np.ndarray:
+    """LiteRT with its default kernels (XNNPACK where it applies), what a phone app runs."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    with quiet():  # LiteRT announces its XNNPACK delegate on stderr
+        it = Interpreter(model_content=tflite, num_threads=1)
+        it.allocate_tensors()
+    din, dout = it.get_input_details()[0], it.get_output_details()[0]
+    if din["dtype"] == np.int8:
+        scale, zp = din["quantization"]
+        x = to_int8(x, TensorQuant((), "int8", scale, zp))
+    else:
+        x = to_float(x)
+
+    def one(img):
+        it.set_tensor(din["index"], img)
+        it.invoke()
+        return it.get_tensor(dout["index"])
+
+    return _loop(label, x, one)
+
+
+def run_tflm(tflite: bytes, x: np.ndarray, q_in: TensorQuant, arena_bytes: int) -> np.ndarray:
+    """The tflite_micro interpreter (TFLM's kernels, compiled for the host) on int8 inputs."""
+    from tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(tflite, arena_size=arena_bytes)
+
+    def one(img):
+        it.set_input(img, 0)
+        it.invoke()
+        return it.get_output(0).copy()
+
+    return _loop("TFLM int8", to_int8(x, q_in), one)
+
+
+def run_onnx(path: Path, x: np.ndarray, label: str, q_in: TensorQuant | None = None) -> np.ndarray:
+    """onnxruntime (CPU, one thread) on an .onnx or .ort file; int8 inputs when q_in is given."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    xs = to_int8(x, q_in) if q_in is not None else to_float(x)
+    return _loop(label, xs, lambda img: sess.run(None, {name: img})[0])

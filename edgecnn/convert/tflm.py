@@ -1,0 +1,183 @@
+"""The tflite-micro/ export: the int8 model as a C array, its op resolver, its settings, an example.
+
+Templates live in firmware_export/tflite-micro/*.in (string.Template, `${name}`).
+The arena size is measured with the real TFLM interpreter (the tflite_micro
+package): the smallest arena in which the model allocates and runs.
+"""
+
+import re
+import string
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgecnn.convert.layers import resolver_methods
+from edgecnn.convert.quantize import TensorQuant
+from edgecnn.convert.quiet import quiet
+from edgecnn.errors import EdgecnnError
+from edgecnn.paths import FIRMWARE_DIR
+
+BYTES_PER_LINE = 12
+TEMPLATES = ("model_data.h", "model_data.cc", "model_ops.h", "model_settings.h", "main.cc")
+MARGIN_WHY = ("10% (at least 1 KiB), rounded up to 16 bytes, for the scratch buffers that optimized "
+              "kernels (e.g. CMSIS-NN) request beyond the reference kernels measured here, and for "
+              "other TFLM versions. The host build has 64-bit pointers, so its bookkeeping is larger than "
+              "on a 32-bit MCU.")
+
+
+@dataclass(frozen=True)
+class Arena:
+    """TFLM tensor arena: measured minimum, the margin added, and the size written to the header."""
+
+    measured_bytes: int
+    margin_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.measured_bytes + self.margin_bytes
+
+
+def c_identifier(name: str) -> str:
+    """A C identifier from a build name: 'fashion-mnist' -> 'fashion_mnist', '10x' -> 'm_10x'."""
+    ident = re.sub(r"[^0-9A-Za-z_]", "_", name)
+    return ident if ident and not ident[0].isdigit() else f"m_{ident}"
+
+
+def c_array_body(data: bytes) -> str:
+    """Hex bytes, BYTES_PER_LINE a line, two-space indent, trailing comma on every line."""
+    lines = []
+    for i in range(0, len(data), BYTES_PER_LINE):
+        lines.append("  " + " ".join(f"0x{b:02x}," for b in data[i:i + BYTES_PER_LINE]))
+    return "\n".join(lines)
+
+
+def parse_c_array(source: str, symbol: str) -> bytes:
+    """The bytes of `symbol[] = { ... };` in a C source, read back from the text (for verification)."""
+    m = re.search(rf"\b{re.escape(symbol)}\[\]\s*=\s*\{{(.*?)\}};", source, re.S)
+    if not m:
+        raise EdgecnnError(f"array {symbol} not found in the generated source")
+    return bytes(int(tok, 16) for tok in re.findall(r"0x([0-9a-fA-F]{2})", m.group(1)))
+
+
+def measure_arena(tflite: bytes, q_in: TensorQuant) -> Arena:
+    """Binary-search the smallest arena in which TFLM allocates and invokes the model."""
+    from tflite_micro import runtime
+
+    x = np.full(q_in.shape, q_in.zero_point, np.int8)
+
+    def works(size: int) -> bool:
+        try:
+            it = runtime.Interpreter.from_bytes(tflite, arena_size=size)
+            it.set_input(x, 0)
+            it.invoke()
+            return True
+        except RuntimeError:
+            return False
+
+    lo, hi = 0, 1 << 16
+    with quiet():  # TFLM reports each failed allocation on stderr; the search expects many
+        while not works(hi):
+            lo, hi = hi, hi * 2
+            if hi > 1 << 28:
+                raise EdgecnnError("TFLM could not run the int8 model even with a 256 MiB arena")
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if works(mid) else (mid, hi)
+    return with_margin(hi)
+
+
+def with_margin(measured: int) -> Arena:
+    """The measured arena plus MARGIN_WHY's margin: 10% (at least 1 KiB), total a multiple of 16."""
+    margin = max(1024, -(-measured // 10))
+    return Arena(measured, margin + (-(measured + margin)) % 16)
+
+
+def _c_float(v: float) -> str:
+    return str(np.float32(v)) + "f"  # shortest float32 repr that round-trips, always with "." or "e"
+
+
+def render(cname: str, tflite: bytes, ops: list[str], q_in: TensorQuant, q_out: TensorQuant,
+           labels: list[str], arena: Arena, provenance: str, tflm_version: str) -> dict[str, str]:
+    """The five files of tflite-micro/ as {filename: text}."""
+    calls = "\n".join(f"  if (resolver.{m}() != kTfLiteOk) return kTfLiteError;" for m in resolver_methods(ops))
+    _, rows, cols, channels = q_in.shape
+    values = {
+        "cname": cname, "tflite_name": "model_int8.tflite", "model_bytes": str(len(tflite)),
+        "array": c_array_body(tflite), "op_list": ", ".join(ops), "op_count": str(len(ops)),
+        "register_calls": calls, "input_shape": ", ".join(map(str, q_in.shape)),
+        "output_shape": ", ".join(map(str, q_out.shape)), "rows": str(rows), "cols": str(cols),
+        "channels": str(channels), "input_scale": _c_float(q_in.scale), "input_zero_point": str(q_in.zero_point),
+        "output_scale": _c_float(q_out.scale), "output_zero_point": str(q_out.zero_point),
+        "num_classes": str(len(labels)), "labels": ", ".join(_c_string(s) for s in labels),
+        "arena_measured": str(arena.measured_bytes), "arena_margin": str(arena.margin_bytes),
+        "arena_total": str(arena.total_bytes), "margin_why": textwrap.fill(MARGIN_WHY, 96, subsequent_indent="// "), "tflm_version": tflm_version,
+        "provenance": provenance,
+    }
+    if len(labels) != q_out.shape[-1]:
+        raise EdgecnnError(f"{len(labels)} class labels for a model with {q_out.shape[-1]} outputs")
+    out = {}
+    for name in TEMPLATES:
+        guard = f"EDGECNN_{cname.upper()}_{name.upper().replace('.', '_')}_"
+        text = (FIRMWARE_DIR / "tflite-micro" / f"{name}.in").read_text()
+        out[name] = string.Template(text).substitute(values, guard=guard)
+    return out
+
+
+def _c_string(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def provenance_comment(tool: str, model_sha256: str, tflite_sha256: str, command: str) -> str:
+    """The // header every generated file starts with: tool, model hashes, command (no timestamp)."""
+    return "\n".join([
+        f"// Generated by {tool}. Do not edit: rebuild with the command below.",
+        f"// Source model sha256: {model_sha256}",
+        f"// model_int8.tflite sha256: {tflite_sha256}",
+        f"// Command: {' '.join(command.split())}",
+    ])
+
+
+def write(out_dir: Path, files: dict[str, str]) -> list[Path]:
+    """Write the rendered files into out_dir/tflite-micro/ and return their paths."""
+    d = out_dir / "tflite-micro"
+    d.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in files.items():
+        (d / name).write_text(text)
+        paths.append(d / name)
+    return paths
+
+
+
+def build_target(ctx) -> dict:
+    """`tflite-micro` target: render the five files, then verify bytes, outputs and compilation."""
+    from edgecnn.convert.runners import run_tflm
+    from edgecnn.convert.verify import compare_int8, compile_checks, header_roundtrip, require
+
+    version = _tflm_version()
+    arena = measure_arena(ctx.tflite_int8, ctx.q_in)
+    files = render(ctx.cname, ctx.tflite_int8, ctx.ops, ctx.q_in, ctx.q_out, ctx.labels, arena,
+                   ctx.provenance, version)
+    write(ctx.out_dir, files)
+    d = ctx.out_dir / "tflite-micro"
+    roundtrip = require(header_roundtrip(d / "model_data.cc", f"g_{ctx.cname}_model_data", ctx.tflite_int8))
+    # The measured minimum, not the header's size with margin: every evaluation image must run in it.
+    got = run_tflm(ctx.tflite_int8, ctx.eval_x, ctx.q_in, arena.measured_bytes)
+    vs_litert = require(compare_int8("TFLM vs LiteRT int8", got, ctx.int8_out, tol_lsb=1))
+    return {
+        "tflm": {"arena_bytes_measured": arena.measured_bytes, "arena_margin_bytes": arena.margin_bytes,
+                 "tensor_arena_size": arena.total_bytes, "arena_margin_why": MARGIN_WHY,
+                 "measured_with": f"tflite_micro {version} Python interpreter (host build), "
+                                  "smallest arena that allocates and invokes",
+                 "op_resolver_size": len(ctx.ops), "bytes_per_line": BYTES_PER_LINE},
+        "verification": {"tflm_header_roundtrip": roundtrip, "tflm_vs_litert_int8": vs_litert,
+                         "tflm_compile": compile_checks(d, ctx.cname, len(ctx.tflite_int8))},
+    }
+
+
+def _tflm_version() -> str:
+    from importlib.metadata import version
+
+    return version("tflite-micro")
