@@ -1,0 +1,168 @@
+"""The converter's tables and small decisions: supported layers, MACs, TFLM ops, the target
+registry, data-set resolution, names, output directories, comparisons, manifest helpers."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgecnn.convert import build as b
+from edgecnn.convert import manifest as mf
+from edgecnn.convert import report, targets, verify
+from edgecnn.convert.layers import LAYERS, TFLM_OPS, check_layers, count_macs, resolver_methods
+from edgecnn.errors import EdgecnnError
+from edgecnn.samples import EvalData
+
+
+def test_supported_layers_accept_the_model_family_and_count_its_macs():
+    from edgecnn.model import build_model
+
+    model = build_model("lite28")
+    check_layers(model)
+    # lite28 by hand: two 3x3 convs at 28x28, pool, two depthwise-separable blocks at 14x14,
+    # pool, one at 7x7, then Dense 64 -> 10 (BatchNorm folded, pooling free).
+    expected = (28 * 28 * 9 * 1 * 16 + 28 * 28 * 9 * 16 * 24
+                + 14 * 14 * 9 * 24 + 14 * 14 * 24 * 56
+                + 14 * 14 * 9 * 56 + 14 * 14 * 56 * 56
+                + 7 * 7 * 9 * 56 + 7 * 7 * 56 * 64
+                + 64 * 10)
+    assert count_macs(model) == expected
+
+
+def test_unsupported_layer_is_named_with_the_supported_list():
+    import keras
+
+    inp = keras.Input((28, 28, 1))
+    x = keras.layers.Conv2D(4, 3, name="c")(inp)
+    x = keras.layers.LayerNormalization(name="my_norm")(x)
+    model = keras.Model(inp, keras.layers.GlobalAveragePooling2D()(x))
+    with pytest.raises(EdgecnnError) as err:
+        check_layers(model)
+    msg = str(err.value)
+    assert "'my_norm'" in msg and "LayerNormalization" in msg
+    assert all(name in msg for name in LAYERS)
+
+
+def test_every_lowered_op_has_a_tflm_registration():
+    lowered = {op for spec in LAYERS.values() for op in spec.tflite_ops}
+    assert lowered <= set(TFLM_OPS)
+    assert resolver_methods(["CONV_2D", "SOFTMAX"]) == ["AddConv2D", "AddSoftmax"]
+    with pytest.raises(EdgecnnError, match="LEAKY_RELU"):
+        resolver_methods(["CONV_2D", "LEAKY_RELU"])
+
+
+def test_target_registry_expands_dependencies_and_all():
+    assert targets.expand(["ort"]) == ["onnx", "ort"]
+    assert targets.expand(["tflite-micro", "tflite-micro"]) == ["tflite-micro"]
+    assert targets.expand(["all"]) == list(targets.TARGETS)
+    for name in targets.TARGETS:
+        assert callable(targets.build_function(name))
+    with pytest.raises(EdgecnnError) as err:
+        targets.expand(["coreml"])
+    assert str(err.value) == f"unknown target 'coreml'; expected one of: {', '.join(targets.target_names())}"
+
+
+def test_target_help_lists_every_target():
+    from edgecnn.cli import _build_targets_help
+
+    text = _build_targets_help()
+    assert all(f"{name}:" in text for name in targets.TARGETS) and "all:" in text
+
+
+@pytest.mark.parametrize("shape,dataset", [((28, 28, 1), "mnist"), ((32, 32, 3), "cifar10")])
+def test_dataset_inferred_from_input_shape_says_so(tmp_path, shape, dataset):
+    got, note = b.resolve_dataset(None, tmp_path / "model.keras", shape)
+    assert got == dataset and "assuming" in note
+
+
+def test_dataset_from_metrics_json_and_mismatch(tmp_path):
+    (tmp_path / "metrics.json").write_text(json.dumps({"dataset": "fashion-mnist"}))
+    assert b.resolve_dataset(None, tmp_path / "model.keras", (28, 28, 1))[0] == "fashion-mnist"
+    with pytest.raises(EdgecnnError, match="does not match cifar10"):
+        b.resolve_dataset("cifar10", tmp_path / "model.keras", (28, 28, 1))
+    with pytest.raises(EdgecnnError, match="cannot tell the data set"):
+        b.resolve_dataset(None, tmp_path / "x" / "model.keras", (64, 64, 3))
+    with pytest.raises(EdgecnnError, match="unknown data set"):
+        b.resolve_dataset("imagenet", tmp_path / "model.keras", (28, 28, 1))
+
+
+def test_shipped_model_missing_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(b, "shipped_model_dir", lambda dataset: tmp_path / dataset)
+    with pytest.raises(EdgecnnError, match="shipped MNIST model is not installed.*--model"):
+        b.resolve_model_path(None)
+
+
+@pytest.mark.parametrize("name", ["", "a b", ".hidden", "x/y"])
+def test_bad_build_names(name):
+    with pytest.raises(EdgecnnError, match="build name"):
+        b.check_name(name)
+
+
+def test_prepare_out_refuses_a_foreign_directory_and_a_file_parent(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(EdgecnnError, match="not an edgecnn build directory"):
+        b.prepare_out(tmp_path / "mine")
+    (tmp_path / "f").write_text("")
+    with pytest.raises(EdgecnnError, match="is a file, not a directory"):
+        b.prepare_out(tmp_path / "f" / "out")
+    tmp = b.prepare_out(tmp_path / "new" / "out")
+    assert tmp.is_dir() and tmp.parent == tmp_path / "new" and not (tmp_path / "new" / "out").exists()
+
+
+def test_publish_replaces_a_previous_build(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+    (out / "old.txt").write_text("old")
+    tmp = b.prepare_out(out)
+    (tmp / "manifest.json").write_text('{"new": 1}')
+    b.publish(tmp, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+
+
+def test_int8_comparison_counts_lsb_and_fails_beyond_tolerance():
+    ref = np.array([[-128, 10, 127], [0, 0, 5]], np.int8)
+    got = ref.copy()
+    got[1, 2] = 3  # 2 LSB off, argmax unchanged
+    entry = verify.compare_int8("x", got, ref, tol_lsb=1)
+    assert entry["max_abs_diff_lsb"] == 2 and entry["outputs_differing"] == 1
+    assert entry["top1_agreement"] == 1.0 and entry["passed"] is False
+    with pytest.raises(EdgecnnError, match="verification failed: x"):
+        verify.require(entry)
+    assert verify.compare_int8("x", ref, ref, tol_lsb=0)["passed"]
+
+
+def test_float_comparison():
+    ref = np.array([[0.1, 0.9]], np.float32)
+    assert verify.compare_float("f", ref + 5e-6, ref)["passed"]
+    assert not verify.compare_float("f", ref + 2e-5, ref)["passed"]
+
+
+def test_accuracy_drop_warns_loudly():
+    ev = EvalData(np.zeros((4, 1, 1, 1), np.uint8), np.array([0, 1, 0, 1]), "four images", True)
+    keras_out = np.eye(2)[[0, 1, 0, 1]].astype(np.float32)
+    int8_out = np.eye(2, dtype=np.int8)[[0, 1, 0, 0]]
+    with report.console.capture() as cap:
+        entry = report.accuracy("mnist", ev, keras_out, int8_out, max_drop_pp=0.5)
+    assert entry["float_top1_acc"] == 1.0 and entry["int8_top1_acc"] == 0.75
+    assert entry["int8_drop_pp"] == 25.0 and entry["int8_drop_exceeds_threshold"]
+    assert "int8 accuracy drop" in cap.get() and "shipped sample" in cap.get()
+    with report.console.capture() as cap:
+        entry = report.accuracy("mnist", ev, keras_out, int8_out, max_drop_pp=30)
+    assert not entry["int8_drop_exceeds_threshold"] and "int8 accuracy drop" not in cap.get()
+
+
+def test_manifest_helpers(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.bin").write_bytes(b"abc")
+    (tmp_path / "manifest.json").write_text("{}")
+    files = mf.artifacts(tmp_path)
+    assert files == {"sub/a.bin": {"bytes": 3, "sha256": mf.sha256_bytes(b"abc")}}
+    assert mf.merge({"v": {"a": 1}, "k": 1}, {"v": {"b": 2}, "k": 2}) == {"v": {"a": 1, "b": 2}, "k": 2}
+    rep = mf.reproducibility({"x": {}, "y": {}}, {"y": "why"})
+    assert rep == {"byte_identical": ["x"], "not_byte_identical": {"manifest.json": "records the sha256 of y",
+                                                                   "y": "why"}}
+    assert mf.reproducibility({"x": {}}, {})["byte_identical"] == ["manifest.json", "x"]
