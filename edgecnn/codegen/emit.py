@@ -37,7 +37,7 @@ def _c_string(s: str) -> str:
 
 
 def _array(ctype: str, c_name: str, values: np.ndarray) -> str:
-    per_line = 16 if ctype == "int8_t" else 8
+    per_line = {"int8_t": 16, "int16_t": 12, "int32_t": 8, "int64_t": 4}[ctype]
     vals = [str(int(v)) for v in values.reshape(-1)]
     lines = ["    " + ", ".join(vals[i:i + per_line]) + "," for i in range(0, len(vals), per_line)]
     return f"static const {ctype} {c_name}[{len(vals)}] EC_ALIGN16 = {{\n" + "\n".join(lines) + "\n};\n"

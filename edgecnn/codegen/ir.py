@@ -31,12 +31,12 @@ class ConstArray:
 
     layer: str
     what: str  # "weights", "bias", "mult", "shift"
-    ctype: str  # "int8_t" or "int32_t"
+    ctype: str  # "int8_t", "int16_t", "int32_t" or "int64_t"
     values: np.ndarray  # (N,) flattened in the layout the kernel reads
 
     @property
     def nbytes(self) -> int:
-        return int(self.values.size) * (1 if self.ctype == "int8_t" else 4)
+        return int(self.values.size) * {"int8_t": 1, "int16_t": 2, "int32_t": 4, "int64_t": 8}[self.ctype]
 
 
 @dataclass

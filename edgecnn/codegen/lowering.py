@@ -165,9 +165,12 @@ def lower_fully_connected(g: Graph, op: Operator, layer: str) -> Lowered:
     act_min, act_max = quant.activation_range(int(op.options.get("fusedActivationFunction", 0)), s_out, z_out)
     bias = _bias(g, op, op.inputs[2] if len(op.inputs) > 2 else -1, out_d, layer)
     consts = [ConstArray(layer, "weights", "int8_t", w.data.reshape(-1))] + ([bias] if bias is not None else [])
+    mant, exp = quant.double_scale_parts(s_in, w.scale, s_out, out_d)
     consts += _requant_consts(layer, mult, shift)
+    consts += [ConstArray(layer, "real_mant", "int64_t", mant), ConstArray(layer, "real_exp", "int16_t", exp)]
     fields = {"in_depth": in_d, "out_depth": out_d, "in_offset": -z_in, "out_offset": z_out,
               "act_min": act_min, "act_max": act_max, "weights": ConstRef("weights"),
-              "bias": ConstRef("bias") if bias is not None else None, "mult": ConstRef("mult"), "shift": ConstRef("shift")}
+              "bias": ConstRef("bias") if bias is not None else None, "mult": ConstRef("mult"), "shift": ConstRef("shift"),
+              "real_mant": ConstRef("real_mant"), "real_exp": ConstRef("real_exp")}
     return Lowered(layer, (op.opcode,), "ec_fully_connected_s8", [CStruct(layer, "ec_fc_params", fields)],
                    consts, [x.index], y.index, in_d * out_d)

@@ -32,11 +32,12 @@ OPS: dict[str, OpSpec] = {
                                 lowering.lower_conv, 0),
     "MAX_POOL_2D": OpSpec("ec_max_pool_s8", "NHWC batch 1; same input/output quantization", lowering.lower_pool, 0),
     "AVERAGE_POOL_2D": OpSpec("ec_avg_pool_s8", "NHWC batch 1; same input/output quantization", lowering.lower_pool, 0),
-    # LiteRT's reference FULLY_CONNECTED requantizes in double precision since
-    # 2025; the engine keeps TFLite's integer requantization (as TFLite Micro
-    # does), which can round the other way: 1 LSB.
+    # LiteRT's reference FULLY_CONNECTED requantizes in double precision (since
+    # 2025); the kernel reproduces that bit for bit in integers. Built with
+    # -DEC_FC_FIXED_POINT_REQUANT it uses TFLite's fixed-point multiplier as
+    # TFLite Micro does instead, which rounds the other way on rare ties.
     "FULLY_CONNECTED": OpSpec("ec_fully_connected_s8", "batch 1; int8 weights (O,I) symmetric, per-tensor or "
-                              "per-channel; int32 bias; default weights format", lowering.lower_fully_connected, 1),
+                              "per-channel; int32 bias; default weights format", lowering.lower_fully_connected, 0),
     "MEAN": OpSpec("ec_mean_hw_s8", "axes [1, 2] of a (1,H,W,C) tensor (global average pooling), keep_dims any",
                    lowering_misc.lower_mean, 0),
     "SOFTMAX": OpSpec("ec_softmax_s8", "last axis; output scale 1/256, zero point -128", lowering_misc.lower_softmax, 0),

@@ -112,3 +112,23 @@ def add_params(scale1: float, scale2: float, out_scale: float) -> dict:
     mo, so = quantize_multiplier(twice_max / float(np.float32((1 << left_shift) * np.float32(out_scale))))
     return {"left_shift": left_shift, "in1_mult": m1, "in1_shift": s1, "in2_mult": m2, "in2_shift": s2,
             "out_mult": mo, "out_shift": so}
+
+
+def double_scale_parts(input_scale: float, filter_scales: np.ndarray, output_scale: float,
+                       channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """LiteRT's reference FULLY_CONNECTED scale per channel, as exact integer parts.
+
+    scale = double(in) * double(filter) / double(out) (double arithmetic, as
+    the kernel computes it) = mant * 2^exp with mant < 2^53. Returns
+    (mant (channels,) int64, exp (channels,) int16).
+    """
+    scales = np.asarray(filter_scales, dtype=np.float32)
+    if scales.size == 1:
+        scales = np.repeat(scales, channels)
+    mant = np.zeros(channels, np.int64)
+    exp = np.zeros(channels, np.int16)
+    for i, s in enumerate(scales):
+        real = float(np.float32(input_scale)) * float(s) / float(np.float32(output_scale))
+        q, e = math.frexp(real)
+        mant[i], exp[i] = int(q * (1 << 53)), e - 53
+    return mant, exp

@@ -2,8 +2,59 @@
 #include "ec_kernels.h"
 #include "ec_fixedpoint.h"
 
-/* reference_integer_ops::FullyConnected(PerChannel) with integer
- * requantization, as TFLite Micro runs it. */
+#ifndef EC_FC_FIXED_POINT_REQUANT
+static int ec_bitlen64(uint64_t x)
+{
+    int n = 0;
+    while (x != 0) {
+        x >>= 1;
+        ++n;
+    }
+    return n;
+}
+
+#define EC_SAT_MAGNITUDE ((uint64_t)1 << 30) /* far outside int8 after any offset */
+
+/* round((double)acc * s) with s = mant * 2^exp, mant < 2^53, in integers:
+ * the exact product (up to 84 bits) is rounded to 53 significant bits,
+ * ties to even (the double multiply), then to an integer, ties away from
+ * zero (round()). Magnitudes beyond 2^30 saturate. */
+static int32_t ec_mul_round_double(int32_t acc, uint64_t mant, int exp)
+{
+    const uint64_t a = acc < 0 ? (uint64_t)(-(int64_t)acc) : (uint64_t)acc;
+    const uint64_t t0 = a * (mant & 0xFFFFFFFFu);
+    const uint64_t hi = a * (mant >> 32) + (t0 >> 32); /* product = hi * 2^32 + lo */
+    const uint32_t lo = (uint32_t)t0;
+    const int bits = hi != 0 ? 32 + ec_bitlen64(hi) : ec_bitlen64(lo);
+    const int k = bits > 53 ? bits - 53 : 0; /* bits dropped by the double multiply, <= 32 */
+    uint64_t p, r;
+    int f;
+    if (k == 0) {
+        p = (hi << 32) | lo;
+    } else {
+        const uint32_t rem = k == 32 ? lo : (lo & ((1u << k) - 1u));
+        const uint32_t half = 1u << (k - 1);
+        p = (hi << (32 - k)) | (k == 32 ? 0u : (uint64_t)(lo >> k));
+        if (rem > half || (rem == half && (p & 1u) != 0)) {
+            p += 1;
+        }
+    }
+    f = exp + k; /* |(double)acc * s| == p * 2^f */
+    if (f >= 0) {
+        r = (f > 30 || p > (EC_SAT_MAGNITUDE >> f)) ? EC_SAT_MAGNITUDE : p << f;
+    } else if (f < -60) {
+        r = 0; /* p < 2^54: the value is below 1/2 */
+    } else {
+        r = (p >> -f) + ((p >> (-f - 1)) & 1u);
+        r = r > EC_SAT_MAGNITUDE ? EC_SAT_MAGNITUDE : r;
+    }
+    return acc < 0 ? -(int32_t)r : (int32_t)r;
+}
+#endif
+
+/* reference_integer_ops::FullyConnected(PerChannel): int32 accumulation
+ * with the input offset, bias, requantization (see ec_fc_params), output
+ * offset, clamp. */
 void ec_fully_connected_s8(const ec_fc_params *p, const int8_t *in, int8_t *out)
 {
     int o, d;
@@ -16,7 +67,11 @@ void ec_fully_connected_s8(const ec_fc_params *p, const int8_t *in, int8_t *out)
         if (p->bias != NULL) {
             acc += p->bias[o];
         }
+#ifdef EC_FC_FIXED_POINT_REQUANT
         acc = ec_mbqm(acc, p->mult[o], p->shift[o]) + p->out_offset;
+#else
+        acc = ec_mul_round_double(acc, (uint64_t)p->real_mant[o], p->real_exp[o]) + p->out_offset;
+#endif
         out[o] = (int8_t)ec_clamp(acc, p->act_min, p->act_max);
     }
 }

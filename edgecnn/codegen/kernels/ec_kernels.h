@@ -43,7 +43,12 @@ typedef struct {
     int32_t act_min, act_max;
 } ec_pool_params;
 
-/* FULLY_CONNECTED: out (out_depth,) = W (out_depth, in_depth) . in. */
+/* FULLY_CONNECTED: out (out_depth,) = W (out_depth, in_depth) . in.
+ * Requantization: by default as LiteRT's reference kernel does it,
+ * round((double)acc * scale), emulated exactly in integers from
+ * scale = real_mant * 2^real_exp; built with -DEC_FC_FIXED_POINT_REQUANT,
+ * with TFLite's fixed-point multiplier as TFLite Micro does (mult, shift).
+ * The two differ by 1 LSB on rare ties. */
 typedef struct {
     int16_t in_depth, out_depth;
     int32_t in_offset, out_offset;
@@ -52,6 +57,8 @@ typedef struct {
     const int32_t *bias;
     const int32_t *mult;
     const int8_t *shift;
+    const int64_t *real_mant;  /* (out_depth,) < 2^53 */
+    const int16_t *real_exp;   /* (out_depth,) */
 } ec_fc_params;
 
 /* MEAN over H and W of a (1, H, W, C) tensor; the 1/(H*W) is folded into mult/shift. */

@@ -1,0 +1,90 @@
+"""The `c` build target: generate `<out>/c/` and verify it on the host at build time.
+
+Checks (each fails the build through verify.require):
+- the engine compiles warning-free (-std=c99 -Wall -Wextra -Wpedantic -Werror) with gcc;
+- its outputs on the evaluation images are within 1 LSB of LiteRT's reference kernels,
+  top-1 identical except ties;
+- the same on 1,000 seeded random int8 inputs (incl. all -128, all 127, alternating
+  extremes) against LiteRT's reference kernels, and, built with TFLite Micro's
+  fixed-point FULLY_CONNECTED rounding (-DEC_FC_FIXED_POINT_REQUANT), against TFLM.
+
+Why two builds: LiteRT's reference FULLY_CONNECTED rounds in double precision,
+TFLM's in fixed point; after SOFTMAX the two references themselves differ by up
+to a few LSB on rare inputs, so no single arithmetic is within 1 LSB of both.
+The default build follows LiteRT; the manifest reports how far TFLM is from it.
+"""
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edgecnn.console import console
+
+N_RANDOM = 1000
+RANDOM_SEED = 0
+FIXED_POINT_FC = "EC_FC_FIXED_POINT_REQUANT"
+
+
+def _entry(label: str, cmp) -> dict:
+    """A manifest verification entry in the converter's format, from a verify.Comparison."""
+    return {"check": label, "max_abs_diff_lsb": cmp.max_abs_diff, "tolerance_lsb": cmp.tolerance_lsb,
+            "outputs_differing": cmp.n_values_differing, "n_inputs": cmp.n_inputs,
+            "top1_agreement": cmp.top1_agreement, "top1_mismatches_not_ties": cmp.top1_mismatches_not_ties,
+            "passed": cmp.passed}
+
+
+def build_target(ctx) -> dict:
+    """Write ctx.out_dir/c/ (engine + kernels), compile it, compare it; returns manifest entries."""
+    from edgecnn.codegen import generate, hostrun, verify
+    from edgecnn.convert.runners import to_int8
+    from edgecnn.convert.verify import require
+
+    tflite = ctx.out_dir / "model_int8.tflite"
+    gen = generate(tflite, ctx.out_dir / "c", ctx.cname, labels=ctx.labels, command=ctx.command)
+    console.print(f"C engine: arena {gen.arena_bytes} B, weights {gen.weights_bytes} B, {len(gen.calls)} kernel calls")
+    x_eval = to_int8(ctx.eval_x, ctx.q_in)
+    x_rand = verify.random_inputs(gen.input_shape, N_RANDOM, RANDOM_SEED)
+    k = int(np.prod(gen.output_shape))
+    with tempfile.TemporaryDirectory(prefix="edgecnn-c-") as tmp:
+        exe = hostrun.compile_host(gen, Path(tmp) / "host", "gcc", "-O2")
+        exe_fx = hostrun.compile_host(gen, Path(tmp) / "fixed" / "host", "gcc", "-O2", (f"-D{FIXED_POINT_FC}",))
+        t0 = time.monotonic()
+        c_eval = hostrun.run_host(exe, x_eval, k).outputs
+        host_s = time.monotonic() - t0
+        c_rand = hostrun.run_host(exe, x_rand, k).outputs
+        c_rand_fx = hostrun.run_host(exe_fx, x_rand, k).outputs
+    console.print(f"C engine: comparing {len(x_eval)} evaluation and {N_RANDOM} random inputs with LiteRT "
+                  "reference kernels and TFLM")
+    ref_rand, tflm_rand = verify.litert_reference(tflite, x_rand), verify.tflm_reference(tflite, x_rand)
+    checks = {
+        "c_vs_litert_ref_eval": (f"C engine vs LiteRT reference kernels on {ctx.eval_description}",
+                                 verify.compare("litert_builtin_ref", c_eval, verify.litert_reference(tflite, x_eval))),
+        "c_vs_litert_ref_random": (f"C engine vs LiteRT reference kernels on {N_RANDOM} random inputs",
+                                   verify.compare("litert_builtin_ref", c_rand, ref_rand)),
+        "c_fixed_point_fc_vs_tflm_random": (f"C engine built with -D{FIXED_POINT_FC} vs the TFLM interpreter on "
+                                            f"{N_RANDOM} random inputs", verify.compare("tflm", c_rand_fx, tflm_rand)),
+    }
+    for _, c in checks.values():
+        console.print(c.line())
+    verification = {key: require(_entry(label, c)) for key, (label, c) in checks.items()}
+    info = {"c_vs_tflm_random": ("C engine (default build) vs TFLM", verify.compare("tflm", c_rand, tflm_rand)),
+            "tflm_vs_litert_ref_random": ("TFLM vs LiteRT reference kernels (the two references)",
+                                          verify.compare("litert_builtin_ref", tflm_rand, ref_rand)),
+            "c_vs_litert_default_eval": ("C engine vs LiteRT default kernels",
+                                         verify.compare("litert_default", c_eval, np.asarray(ctx.int8_out)))}
+    for key, (label, c) in info.items():
+        verification[key] = {**_entry(f"{label} (informative)", c), "passed": None}
+    acc = float((c_eval.astype(np.int32).argmax(1) == np.asarray(ctx.eval_y)).mean())
+    return {
+        "c_engine": {
+            "dir": "c", "prefix": gen.name, "files": sorted(p.name for p in gen.files),
+            "arena_bytes": gen.arena_bytes, "weights_bytes": gen.weights_bytes, "macs": gen.macs,
+            "kernel_calls": list(gen.calls), "fused_blocks": gen.fused, "top1_acc": acc,
+            "host_compile": "gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -O2: clean",
+            "host_seconds_eval": round(host_s, 3),
+            "arena_note": "static arena only; the caller's input and output buffers are not in it",
+        },
+        "verification": verification,
+    }

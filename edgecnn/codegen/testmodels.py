@@ -1,0 +1,113 @@
+"""Small int8 models for per-op checks of the C engine (tests and benchmark).
+
+Each case is a one- or two-layer Keras model with odd sizes, converted to a
+full-integer int8 .tflite exactly as a deployable model is (representative
+data, int8 input and output, TFLITE_BUILTINS_INT8), so every kernel is
+checked on what the TFLite converter really emits.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Case:
+    """One per-op model: what it covers, its input shape and its layers."""
+
+    name: str
+    ops: tuple[str, ...]  # TFLite ops it must contain
+    input_shape: tuple[int, ...]  # (H, W, C) or (D,)
+    layers: Callable  # (keras.layers module, input tensor) -> output tensor
+    per_tensor: bool = False  # disable per-channel weight quantization
+
+
+def _conv(L, x, **kw):
+    return L.Conv2D(**kw)(x)
+
+
+CASES: tuple[Case, ...] = (
+    Case("conv_same_s1", ("CONV_2D",), (9, 11, 3), lambda L, x: L.Conv2D(5, 3, padding="same", activation="relu")(x)),
+    Case("conv_valid_s2", ("CONV_2D",), (10, 7, 2), lambda L, x: L.Conv2D(6, 3, strides=2, padding="valid")(x)),
+    Case("conv_same_s2_relu6_rect", ("CONV_2D",), (9, 8, 4),
+         lambda L, x: L.Conv2D(3, (2, 3), strides=2, padding="same", activation="relu6")(x)),
+    Case("conv_per_tensor", ("CONV_2D",), (7, 9, 3), lambda L, x: L.Conv2D(5, 3, padding="same")(x), per_tensor=True),
+    Case("depthwise_same_s1_m2", ("DEPTHWISE_CONV_2D",), (9, 11, 4),
+         lambda L, x: L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu")(x)),
+    Case("depthwise_valid_s2", ("DEPTHWISE_CONV_2D",), (10, 9, 5), lambda L, x: L.DepthwiseConv2D(3, strides=2)(x)),
+    Case("depthwise_k5_s2_m3", ("DEPTHWISE_CONV_2D",), (7, 7, 3),
+         lambda L, x: L.DepthwiseConv2D(5, strides=2, depth_multiplier=3, padding="same")(x)),
+    Case("max_pool_valid", ("MAX_POOL_2D",), (9, 11, 3), lambda L, x: L.MaxPooling2D(2)(_conv(L, x, filters=4, kernel_size=1))),
+    Case("max_pool_same_k3_s2", ("MAX_POOL_2D",), (9, 11, 3),
+         lambda L, x: L.MaxPooling2D(3, strides=2, padding="same")(_conv(L, x, filters=4, kernel_size=1))),
+    Case("avg_pool_same_k3_s2", ("AVERAGE_POOL_2D",), (9, 11, 3),
+         lambda L, x: L.AveragePooling2D(3, strides=2, padding="same")(_conv(L, x, filters=4, kernel_size=1))),
+    Case("avg_pool_valid", ("AVERAGE_POOL_2D",), (8, 7, 2), lambda L, x: L.AveragePooling2D(2)(x)),
+    Case("mean_global", ("MEAN",), (7, 5, 6), lambda L, x: L.GlobalAveragePooling2D()(_conv(L, x, filters=6, kernel_size=1))),
+    Case("mean_keepdims", ("MEAN",), (5, 9, 3), lambda L, x: L.GlobalAveragePooling2D(keepdims=True)(x)),
+    Case("fully_connected_reshape", ("RESHAPE", "FULLY_CONNECTED"), (3, 5, 2),
+         lambda L, x: L.Dense(7, activation="relu")(L.Reshape((30,))(x))),
+    Case("fully_connected_per_tensor", ("FULLY_CONNECTED",), (13,), lambda L, x: L.Dense(9)(x), per_tensor=True),
+    Case("softmax", ("FULLY_CONNECTED", "SOFTMAX"), (12,), lambda L, x: L.Softmax()(L.Dense(10)(x))),
+    Case("add", ("ADD",), (6, 7, 3),
+         lambda L, x: L.Add()([_conv(L, x, filters=4, kernel_size=1), _conv(L, x, filters=4, kernel_size=3, padding="same")])),
+    Case("pad", ("PAD",), (5, 6, 2), lambda L, x: L.Conv2D(3, 2)(L.ZeroPadding2D(((1, 2), (0, 3)))(x))),
+    Case("ds_block_pool", ("DEPTHWISE_CONV_2D", "CONV_2D", "MAX_POOL_2D"), (10, 9, 3),
+         lambda L, x: L.MaxPooling2D(2)(L.Conv2D(5, 1, activation="relu")(L.DepthwiseConv2D(3, padding="same", activation="relu")(x)))),
+    Case("conv_pool_odd", ("CONV_2D", "MAX_POOL_2D"), (11, 9, 2),
+         lambda L, x: L.MaxPooling2D(3, strides=2)(L.Conv2D(4, 3, padding="same", activation="relu")(x))),
+)
+
+
+# TF lowers a dilated Conv2D to SPACE_TO_BATCH_ND + CONV_2D + BATCH_TO_SPACE_ND:
+# ops the engine does not have, so generation must fail and name them.
+UNSUPPORTED = Case("conv_dilated", ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"), (11, 9, 2),
+                   lambda L, x: L.Conv2D(4, 3, dilation_rate=2, padding="same")(x))
+
+
+def case(name: str) -> Case:
+    return next(c for c in CASES if c.name == name)
+
+
+def convert_int8(keras_model, representative: np.ndarray, per_tensor: bool = False) -> bytes:
+    """Full-integer int8 conversion: int8 in/out, builtins only, per-channel unless per_tensor.
+
+    representative: (N, ...) float32 samples of the model input.
+    """
+    import tensorflow as tf
+
+    def rep():
+        for i in range(len(representative)):
+            yield [representative[i:i + 1]]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    if per_tensor:
+        conv._experimental_disable_per_channel = True
+    return conv.convert()
+
+
+def build_case(c: Case, out_dir: Path, seed: int = 0) -> Path:
+    """Build, randomly initialise (seeded) and convert one case; returns the .tflite path."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input(c.input_shape, batch_size=1)  # static shapes: no SHAPE/PACK ops
+    model = keras.Model(inp, c.layers(layers, inp))
+    rng = np.random.default_rng(seed)
+    # Biases are zero after init; random ones exercise the bias path.
+    for w in model.weights:
+        if "bias" in w.path:
+            w.assign(rng.normal(0, 0.3, w.shape).astype(np.float32))
+    rep = rng.uniform(-1, 1, (64, *c.input_shape)).astype(np.float32)
+    path = Path(out_dir) / f"{c.name}.tflite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(convert_int8(model, rep, c.per_tensor))
+    return path
