@@ -144,58 +144,69 @@ def build(req: BuildRequest) -> tuple[Path, dict]:
 
 def _build_into(tmp: Path, req: BuildRequest, targets: list[str], model, model_path: Path,
                 dataset: str, name: str) -> dict:
-    from edgecnn.convert import quantize, runners
+    """The shared stages (int8 model, accuracy), then each target into tmp; returns the manifest."""
+    from edgecnn.convert import runners
     from edgecnn.convert.tflm import c_identifier, provenance_comment
     from edgecnn.data.registry import get_spec
-    from edgecnn.samples import calibration_data, evaluation_data
+    from edgecnn.samples import evaluation_data
 
     command = req.command or shlex.join(["edgecnn", *sys.argv[1:]])
-    calib_x, calib_desc = calibration_data(dataset, req.calibration_samples, seed=CALIBRATION_SEED)
-    console.print(f"quantizing to int8, calibrating on {calib_desc}")
-    tflite = quantize.to_int8_tflite(model, calib_x)
-    q_in, q_out = quantize.tflite_io(tflite)
-    ops = quantize.tflite_ops(tflite)
-    quantize.check_int8_io(q_in, q_out, ops)
-    resolver_methods(ops)  # unsupported ops fail here, before any target runs
-
+    tflite, calibration = _quantize(model, dataset, req.calibration_samples)
     model_bytes = model_path.read_bytes()
     (tmp / "model.keras").write_bytes(model_bytes)
-    (tmp / "model_int8.tflite").write_bytes(tflite)
+    (tmp / "model_int8.tflite").write_bytes(tflite.data)
     model_sha = mf.sha256_bytes(model_bytes)
 
     ev = evaluation_data(dataset)
     keras_out = runners.run_keras(model, ev.x)
-    int8_out = runners.run_litert(tflite, ev.x, "LiteRT int8")
+    int8_out = runners.run_litert(tflite.data, ev.x, "LiteRT int8")
     evaluation = report.accuracy(dataset, ev, keras_out, int8_out, req.max_int8_drop_pp)
 
     spec = get_spec(dataset)
     ctx = BuildContext(
         out_dir=tmp, name=name, cname=c_identifier(name), dataset=dataset, model=model,
-        model_sha256=model_sha, tflite_int8=tflite, q_in=q_in, q_out=q_out, ops=ops,
+        model_sha256=model_sha, tflite_int8=tflite.data, q_in=tflite.q_in, q_out=tflite.q_out, ops=tflite.ops,
         labels=list(spec.class_names), eval_x=ev.x, eval_y=ev.y, eval_description=ev.description,
         keras_out=keras_out, int8_out=int8_out, command=command,
-        provenance=provenance_comment(f"edgecnn {__version__}", model_sha, mf.sha256_bytes(tflite), command))
+        provenance=provenance_comment(f"edgecnn {__version__}", model_sha, mf.sha256_bytes(tflite.data), command))
     manifest = {
         "tool": {"name": "edgecnn", "version": __version__}, "command": command, "name": name,
-        "targets": targets, "dataset": dataset, "dataset_label": read_metrics(model_path).get("dataset_label", spec.label),
+        "targets": targets, "dataset": dataset,
+        "dataset_label": read_metrics(model_path).get("dataset_label", spec.label),
         "source_model": {"path": str(model_path), "sha256": model_sha, "params": int(model.count_params()),
                          "macs": count_macs(model)},
-        "input": q_in.as_dict(), "output": q_out.as_dict(), "ops": ops,
-        "calibration": {"samples": int(len(calib_x)), "seed": CALIBRATION_SEED, "description": calib_desc},
-        "evaluation": evaluation,
+        "input": tflite.q_in.as_dict(), "output": tflite.q_out.as_dict(), "ops": tflite.ops,
+        "calibration": calibration, "evaluation": evaluation,
         "verification": {"int8_reference": "LiteRT int8 with its default kernels (XNNPACK), one thread"},
     }
+    return _run_targets(ctx, targets, manifest)
+
+
+def _quantize(model, dataset: str, n: int):
+    """The int8 model (quantize.Int8Model) and the manifest's "calibration" entry."""
+    from edgecnn.convert import quantize
+    from edgecnn.samples import calibration_data
+
+    calib_x, calib_desc = calibration_data(dataset, n, seed=CALIBRATION_SEED)
+    console.print(f"quantizing to int8, calibrating on {calib_desc}")
+    tflite = quantize.int8_model(model, calib_x)
+    resolver_methods(tflite.ops)  # an op TFLM cannot register fails here, before any target runs
+    return tflite, {"samples": int(len(calib_x)), "seed": CALIBRATION_SEED, "description": calib_desc}
+
+
+def _run_targets(ctx: BuildContext, targets: list[str], manifest: dict) -> dict:
+    """Build each target into ctx.out_dir, merge its entries, then hash everything and write the manifest."""
     declared: dict[str, str] = {}
     for target in targets:
         console.print(f"building [bold]{target}[/]")
         entry = build_function(target)(ctx)
         declared.update(entry.pop("reproducibility", {}).get("not_byte_identical", {}))
         mf.merge(manifest, entry)
-    files = mf.artifacts(tmp)
+    files = mf.artifacts(ctx.out_dir)
     manifest["artifacts"] = files
     manifest["versions"] = mf.versions()
     manifest["reproducibility"] = mf.reproducibility(files, declared)
-    mf.write(tmp, manifest)
+    mf.write(ctx.out_dir, manifest)
     return manifest
 
 

@@ -32,6 +32,25 @@ class TensorQuant:
         return {"shape": list(self.shape), "dtype": self.dtype, "scale": self.scale, "zero_point": self.zero_point}
 
 
+@dataclass(frozen=True)
+class Int8Model:
+    """The int8 .tflite flatbuffer and what the later stages read from it."""
+
+    data: bytes
+    q_in: TensorQuant
+    q_out: TensorQuant
+    ops: list[str]  # distinct builtin ops, sorted
+
+
+def int8_model(model, calib_x: np.ndarray) -> Int8Model:
+    """Quantize, read back the input/output quantization and ops, and check it is batch-1 full integer."""
+    data = to_int8_tflite(model, calib_x)
+    q_in, q_out = tflite_io(data)
+    ops = tflite_ops(data)
+    check_int8_io(q_in, q_out, ops)
+    return Int8Model(data, q_in, q_out, ops)
+
+
 def load_keras(path: Path):
     """Load a .keras model (no compile), turning every failure into one EdgecnnError."""
     path = Path(path)

@@ -250,3 +250,24 @@ def test_rebuild_is_byte_identical(built):
     print(f"not byte-identical: {differing}; declared: {declared}")
     assert set(differing) <= set(declared)
     assert sorted(manifest["reproducibility"]["byte_identical"]) == sorted(EXPECTED - set(declared))
+
+
+def test_default_command_builds_the_shipped_model_offline(tmp_path):
+    """`edgecnn build` with no argument: the shipped MNIST model, tflite-micro, build/mnist, sample data."""
+    from edgecnn.paths import shipped_model_dir
+
+    env = {**os.environ, "EDGECNN_DATA_DIR": str(tmp_path / "empty-cache"), "COLUMNS": "200"}
+    t0 = time.monotonic()
+    res = run_cli("build", env=env, cwd=tmp_path)
+    seconds = time.monotonic() - t0
+    shipped = shipped_model_dir("mnist") / "model.keras"
+    if not shipped.is_file():  # before training shipped it: the one clear error, nothing written
+        assert res.returncode == 2 and "shipped MNIST model is not installed" in res.stderr
+        assert not (tmp_path / "build").exists()
+        return
+    assert res.returncode == 0, res.stderr
+    print(f"`edgecnn build` (shipped model, sample data): {seconds:.1f} s\n{res.stderr}")
+    manifest = json.loads((tmp_path / "build" / "mnist" / "manifest.json").read_text())
+    assert manifest["targets"] == ["tflite-micro"] and manifest["source_model"]["path"] == str(shipped)
+    assert manifest["evaluation"]["is_sample"] and manifest["dataset"] == "mnist"
+    assert (tmp_path / "build" / "mnist" / "tflite-micro" / "model_data.cc").is_file()

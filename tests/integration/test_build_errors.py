@@ -73,6 +73,20 @@ def test_unsupported_layer_is_named(tmp_path):
     assert_nothing_left(tmp_path)
 
 
+def test_layer_lowering_to_an_op_tflm_cannot_register(tmp_path):
+    """A supported layer class with an option that leaves a standalone op (leaky ReLU) is caught after conversion."""
+    import keras
+
+    inp = keras.Input((28, 28, 1))
+    x = keras.layers.Conv2D(8, 3, name="conv")(inp)
+    x = keras.layers.ReLU(negative_slope=0.1, name="leaky")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    keras.Model(inp, keras.layers.Dense(10)(x)).save(tmp_path / "m.keras")
+    with pytest.raises(EdgecnnError, match=r"ops \['LEAKY_RELU'\] that model_ops.h cannot register"):
+        build(BuildRequest(model=tmp_path / "m.keras", out=tmp_path / "out"))
+    assert_nothing_left(tmp_path)
+
+
 @pytest.mark.parametrize("out", ["/proc/edgecnn-build-test", "/sys/edgecnn-build-test"])
 def test_unwritable_output_directory(untrained, out):
     with pytest.raises(EdgecnnError, match="cannot write the output directory"):
