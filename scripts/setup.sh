@@ -6,12 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gcc g++ clang make binutils gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm npm
+APT_PACKAGES=(gcc g++ clang make binutils gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
               dataset-fashion-mnist)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm may come with a nodejs build from elsewhere; Debian's npm would conflict with it.
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
