@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgecnn.console import progress
 from edgecnn.convert.quiet import quiet
+from edgecnn.convert.report import task
 from edgecnn.errors import EdgecnnError
 
 
@@ -110,12 +110,11 @@ def to_int8_tflite(model, calib_x: np.ndarray) -> bytes:
     conv.inference_input_type = tf.int8
     conv.inference_output_type = tf.int8
 
-    with progress(transient=True) as p:
-        task = p.add_task("calibrating", total=len(calib_x), status="")
+    with task("calibrating", len(calib_x)) as advance:
 
         def representative():
             for img in calib_x:
-                p.advance(task)
+                advance()
                 yield [img[None].astype(np.float32) / 255.0]
 
         conv.representative_dataset = representative

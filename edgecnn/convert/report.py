@@ -1,12 +1,25 @@
 """What `edgecnn build` prints: accuracies (with a loud warning on a large int8 drop) and a summary."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from rich.panel import Panel
 from rich.table import Table
 
-from edgecnn.console import console
+from edgecnn.console import console, progress
+
+
+@contextmanager
+def task(label: str, total: int):
+    """A transient progress bar on a terminal; yields advance(n=1). Off a terminal (CI logs) it shows
+    nothing: Rich would leave an empty line per finished transient bar."""
+    if not console.is_terminal:
+        yield lambda n=1: None
+        return
+    with progress(transient=True) as p:
+        t = p.add_task(label, total=total, status="")
+        yield lambda n=1: p.advance(t, n)
 
 
 def accuracy(dataset: str, ev, keras_out: np.ndarray, int8_out: np.ndarray, max_drop_pp: float) -> dict:

@@ -2,16 +2,16 @@
 
 Every function takes uint8 images (N, H, W, C) and returns the raw model
 outputs (N, classes): float32 for float models, int8 for int8 models.
-Shown as a Rich progress bar, since the full test set takes a few seconds.
+Shown as a Rich progress bar on a terminal, since the full test set takes seconds.
 """
 
 from pathlib import Path
 
 import numpy as np
 
-from edgecnn.console import progress
 from edgecnn.convert.quantize import TensorQuant
 from edgecnn.convert.quiet import quiet
+from edgecnn.convert.report import task
 
 
 def to_float(x: np.ndarray) -> np.ndarray:
@@ -27,22 +27,20 @@ def to_int8(x: np.ndarray, q: TensorQuant) -> np.ndarray:
 
 def _loop(label: str, x: np.ndarray, run_one) -> np.ndarray:
     out = []
-    with progress(transient=True) as p:
-        task = p.add_task(label, total=len(x), status="")
+    with task(label, len(x)) as advance:
         for img in x:
             out.append(np.array(run_one(img[None]))[0])
-            p.advance(task)
+            advance()
     return np.stack(out)
 
 
 def run_keras(model, x: np.ndarray) -> np.ndarray:
     """Keras float outputs (N, classes), batches of 250 (float results do not depend on batching beyond 1e-7)."""
     out = []
-    with progress(transient=True) as p:
-        task = p.add_task("Keras float", total=len(x), status="")
+    with task("Keras float", len(x)) as advance:
         for i in range(0, len(x), 250):
             out.append(model(to_float(x[i:i + 250]), training=False).numpy())
-            p.advance(task, len(x[i:i + 250]))
+            advance(len(out[-1]))
     return np.concatenate(out)
 
 
