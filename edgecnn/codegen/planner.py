@@ -3,9 +3,10 @@
 Every activation tensor gets a place: the caller's input buffer, the caller's
 output buffer, or an offset in one static arena. Arena buffers whose
 lifetimes (first write .. last read, in call order) do not overlap share
-bytes. Placement is greedy, largest first, at the lowest offset that does
-not collide with an already placed, simultaneously alive buffer (the
-strategy of TFLM's GreedyMemoryPlanner).
+bytes. Placement is greedy: in a given order, each buffer goes to the lowest
+offset that does not collide with an already placed, simultaneously alive
+buffer (TFLM's GreedyMemoryPlanner does this largest first); a few orders are
+tried and the smallest arena kept.
 """
 
 from dataclasses import dataclass
@@ -42,10 +43,21 @@ def _roots(calls: list[Lowered]) -> dict[int, int]:
 
 
 def _place(sizes: dict, first: dict, last: dict) -> tuple[dict, int]:
-    """Greedy offsets for buffers keyed like `sizes`."""
+    """The smallest of a few greedy placements (no single order wins on every graph)."""
+    orders = [
+        lambda k: (-sizes[k], first[k], str(k)),  # largest first (TFLM's choice)
+        lambda k: (first[k], -sizes[k], str(k)),  # in call order
+        lambda k: (-(last[k] - first[k]), -sizes[k], str(k)),  # longest-lived first
+        lambda k: (-sizes[k] * (last[k] - first[k] + 1), str(k)),
+    ]
+    return min((_place_in_order(sorted(sizes, key=o), sizes, first, last) for o in orders), key=lambda r: r[1])
+
+
+def _place_in_order(keys: list, sizes: dict, first: dict, last: dict) -> tuple[dict, int]:
+    """Each buffer at the lowest offset that misses every placed buffer alive at the same time."""
     placed: list[tuple[int, int, object]] = []  # (offset, size, key)
     offsets = {}
-    for key in sorted(sizes, key=lambda k: (-sizes[k], first[k], str(k))):
+    for key in keys:
         live = sorted((o, s) for o, s, k in placed if first[k] <= last[key] and first[key] <= last[k])
         offset = 0
         for o, s in live:

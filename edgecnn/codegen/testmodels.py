@@ -33,6 +33,7 @@ CASES: tuple[Case, ...] = (
     Case("conv_valid_s2", ("CONV_2D",), (10, 7, 2), lambda L, x: L.Conv2D(6, 3, strides=2, padding="valid")(x)),
     Case("conv_same_s2_relu6_rect", ("CONV_2D",), (9, 8, 4),
          lambda L, x: L.Conv2D(3, (2, 3), strides=2, padding="same", activation="relu6")(x)),
+    Case("conv_dilated", ("CONV_2D",), (11, 9, 2), lambda L, x: L.Conv2D(4, 3, dilation_rate=2, padding="same")(x)),
     Case("conv_per_tensor", ("CONV_2D",), (7, 9, 3), lambda L, x: L.Conv2D(5, 3, padding="same")(x), per_tensor=True),
     Case("depthwise_same_s1_m2", ("DEPTHWISE_CONV_2D",), (9, 11, 4),
          lambda L, x: L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu")(x)),
@@ -61,10 +62,9 @@ CASES: tuple[Case, ...] = (
 )
 
 
-# TF lowers a dilated Conv2D to SPACE_TO_BATCH_ND + CONV_2D + BATCH_TO_SPACE_ND:
-# ops the engine does not have, so generation must fail and name them.
-UNSUPPORTED = Case("conv_dilated", ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"), (11, 9, 2),
-                   lambda L, x: L.Conv2D(4, 3, dilation_rate=2, padding="same")(x))
+# TANH and LEAKY_RELU have no kernel: generation must fail and name them.
+UNSUPPORTED = Case("tanh_leaky_relu", ("TANH", "LEAKY_RELU"), (6, 5, 2),
+                   lambda L, x: L.LeakyReLU()(L.Activation("tanh")(L.Conv2D(3, 3)(x))))
 
 
 def case(name: str) -> Case:

@@ -2,7 +2,6 @@
 #include "ec_kernels.h"
 #include "ec_fixedpoint.h"
 
-#ifndef EC_FC_FIXED_POINT_REQUANT
 static int ec_bitlen64(uint64_t x)
 {
     int n = 0;
@@ -15,11 +14,10 @@ static int ec_bitlen64(uint64_t x)
 
 #define EC_SAT_MAGNITUDE ((uint64_t)1 << 30) /* far outside int8 after any offset */
 
-/* round((double)acc * s) with s = mant * 2^exp, mant < 2^53, in integers:
- * the exact product (up to 84 bits) is rounded to 53 significant bits,
+/* The exact product (up to 84 bits) is rounded to 53 significant bits,
  * ties to even (the double multiply), then to an integer, ties away from
- * zero (round()). Magnitudes beyond 2^30 saturate. */
-static int32_t ec_mul_round_double(int32_t acc, uint64_t mant, int exp)
+ * zero (round()). */
+int32_t ec_mul_round_double(int32_t acc, uint64_t mant, int exp)
 {
     const uint64_t a = acc < 0 ? (uint64_t)(-(int64_t)acc) : (uint64_t)acc;
     const uint64_t t0 = a * (mant & 0xFFFFFFFFu);
@@ -50,7 +48,6 @@ static int32_t ec_mul_round_double(int32_t acc, uint64_t mant, int exp)
     }
     return acc < 0 ? -(int32_t)r : (int32_t)r;
 }
-#endif
 
 /* reference_integer_ops::FullyConnected(PerChannel): int32 accumulation
  * with the input offset, bias, requantization (see ec_fc_params), output

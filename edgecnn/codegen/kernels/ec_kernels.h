@@ -118,6 +118,10 @@ void ec_copy_s8(int32_t size, const int8_t *in, int8_t *out);
  * block's output channels if there is a pool stage. */
 void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t *scratch);
 
+/* round((double)acc * s) for s = mant * 2^exp (mant < 2^53) without floating
+ * point; magnitudes beyond 2^30 saturate. */
+int32_t ec_mul_round_double(int32_t acc, uint64_t mant, int exp);
+
 /* One output pixel (all channels) of a conv / depthwise conv at (oy, ox). */
 void ec_conv2d_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
 void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);

@@ -1,0 +1,64 @@
+"""The static arena planner on small synthetic graphs (no TensorFlow)."""
+
+from pathlib import Path
+
+import numpy as np
+
+from edgecnn.codegen import planner
+from edgecnn.codegen.ir import Lowered
+from edgecnn.codegen.tflite_reader import Graph, Operator, Tensor
+
+
+def _graph(sizes: list[int], chain: list[tuple[list[int], int, str]]) -> tuple[Graph, list[Lowered]]:
+    """Tensors of the given byte sizes; calls (inputs, output, opcode) in order."""
+    tensors = tuple(Tensor(i, f"t{i}", (1, n), np.dtype(np.int8), np.ones(1, np.float32), np.zeros(1, np.int64), 0, None)
+                    for i, n in enumerate(sizes))
+    ops = tuple(Operator(i, op, tuple(ins), (out,)) for i, (ins, out, op) in enumerate(chain))
+    calls = [Lowered(f"l{i:02d}_{op.lower()}", (op,), None if op == "RESHAPE" else "k", [], [], list(ins), out)
+             for i, (ins, out, op) in enumerate(chain)]
+    g = Graph(tensors, ops, (0,), (len(sizes) - 1,), "0" * 64, Path("synthetic.tflite"))
+    return g, calls
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[0] + b[1] and b[0] < a[0] + a[1]
+
+
+def test_chain_reuses_buffers_and_keeps_live_ones_apart():
+    sizes = [100, 400, 300, 200, 500, 10]
+    g, calls = _graph(sizes, [([0], 1, "A"), ([1], 2, "A"), ([2], 3, "A"), ([3], 4, "A"), ([4], 5, "A")])
+    p = planner.plan(g, calls)
+    # Input and output stay in the caller's buffers.
+    assert p.places[0] == ("input", 0) and p.places[5] == ("output", 0)
+    # The arena is the largest pair alive together: t3 (200) + t4 (500).
+    assert p.arena_bytes == 700
+    for a, b in [(1, 2), (2, 3), (3, 4)]:  # producer and consumer of each call are alive together
+        assert not _overlap((p.places[a][1], sizes[a]), (p.places[b][1], sizes[b]))
+    # t1 and t3 are never alive together, so they may share bytes.
+    assert _overlap((p.places[1][1], sizes[1]), (p.places[3][1], sizes[3]))
+
+
+def test_branch_keeps_a_tensor_alive_until_its_last_reader():
+    sizes = [16, 64, 32, 64, 16]
+    # t1 is read by the call that makes t2 and again by the add that makes t4.
+    g, calls = _graph(sizes, [([0], 1, "A"), ([1], 2, "A"), ([2], 3, "A"), ([1, 3], 4, "ADD")])
+    p = planner.plan(g, calls)
+    for a, b in [(1, 2), (1, 3), (2, 3)]:
+        assert not _overlap((p.places[a][1], sizes[a]), (p.places[b][1], sizes[b]))
+    assert p.arena_bytes >= 64 + 64
+
+
+def test_reshape_shares_the_buffer_of_its_input():
+    sizes = [16, 48, 48, 8]
+    g, calls = _graph(sizes, [([0], 1, "A"), ([1], 2, "RESHAPE"), ([2], 3, "A")])
+    p = planner.plan(g, calls)
+    assert p.places[1] == p.places[2]
+    assert p.arena_bytes == 48
+
+
+def test_offsets_are_word_aligned():
+    sizes = [5, 7, 9, 11, 3]
+    g, calls = _graph(sizes, [([0], 1, "A"), ([1], 2, "A"), ([2], 3, "A"), ([3], 4, "A")])
+    p = planner.plan(g, calls)
+    assert all(off % planner.ALIGN == 0 for kind, off in p.places.values() if kind == "arena")
+    assert p.arena_bytes % planner.ALIGN == 0
