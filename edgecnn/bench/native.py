@@ -23,11 +23,16 @@ HOST_CFLAGS = ("-std=c99", "-O3", "-Wall", "-Wextra")
 
 
 def engine_prefix(build: BuildDir) -> str:
-    """The C prefix of the generated engine, from its one `c/<prefix>_model.h`."""
-    headers = [k for k in build.artifacts_under("c/") if k.endswith("_model.h") and k.count("/") == 1]
-    if len(headers) != 1:
-        raise EdgecnnError(f"{build.path / 'c'}: expected exactly one <name>_model.h, found {headers}")
-    return headers[0][len("c/"):-len("_model.h")]
+    """The C prefix of the generated engine: the manifest's c_engine.prefix, whose `c/<prefix>_model.h` must exist."""
+    headers = [k[len("c/"):-len("_model.h")] for k in build.artifacts_under("c/")
+               if k.endswith("_model.h") and k.count("/") == 1]
+    prefix = (build.manifest.get("c_engine") or {}).get("prefix")
+    if prefix is None and len(headers) == 1:
+        prefix = headers[0]
+    if prefix not in headers:
+        raise EdgecnnError(f"{build.path / 'c'}: expected the engine header <prefix>_model.h for prefix {prefix!r}; "
+                           f"found headers for {headers}")
+    return prefix
 
 
 def engine_sources(build: BuildDir) -> list[Path]:
