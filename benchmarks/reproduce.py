@@ -39,6 +39,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     p.add_argument("--build-root", type=Path, default=Path("build/reproduce"),
                    help="where the build directories go (not committed)")
+    p.add_argument("--models-root", type=Path, default=None,
+                   help="DIR with <dataset>/model.keras to use instead of the shipped models")
     return p.parse_args(argv)
 
 
@@ -60,9 +62,9 @@ def bench_one(dataset: str, args: argparse.Namespace) -> dict:
     from edgecnn.bench.run import BenchOptions, bench
     from edgecnn.paths import shipped_model_dir
 
-    model = shipped_model_dir(dataset) / "model.keras"
+    model = (args.models_root / dataset if args.models_root else shipped_model_dir(dataset)) / "model.keras"
     if not model.is_file():
-        return {"dataset": dataset, "status": "missing", "reason": f"no shipped model at {model} yet"}
+        return {"dataset": dataset, "status": "missing", "reason": f"no model at {model} yet"}
     build_dir = args.build_root / dataset
     build(model, build_dir, dataset)
     cmd = ["edgecnn", "bench", "--build", str(build_dir), "--runs", str(args.runs), "--warmup", str(args.warmup)]
@@ -73,7 +75,7 @@ def bench_one(dataset: str, args: argparse.Namespace) -> dict:
     report.write_plot(result, out / "bench.png")
     manifest = json.loads((build_dir / "manifest.json").read_text())
     return {"dataset": dataset, "status": "ok", "bench": result, "manifest": manifest,
-            "keras_bytes": model.stat().st_size}
+            "keras_bytes": model.stat().st_size, "model": model}
 
 
 def summary_row(item: dict) -> dict:
@@ -89,8 +91,8 @@ def summary_row(item: dict) -> dict:
     row.update({
         "params": params,
         "keras_file_bytes": item["keras_bytes"],
+        **{f"keras_{k}": v for k, v in keras_breakdown(item["model"]).items()},
         "float32_weights_bytes": params * BYTES_PER_FLOAT32,
-        "float32_weights_plus_adam_bytes": params * BYTES_PER_FLOAT32 * (1 + ADAM_SLOTS),
         "int8_tflite_bytes": m["artifacts"]["model_int8.tflite"]["bytes"],
         "c_weights_bytes": (m.get("c_engine") or {}).get("weights_bytes"),
         "c_arena_bytes": (m.get("c_engine") or {}).get("arena_bytes"),
@@ -115,67 +117,93 @@ def _num(v) -> str:
     return "-" if v is None else f"{v:,}"
 
 
+def keras_breakdown(path: Path) -> dict:
+    """Float32 values stored in a .keras file: the model's variables and the optimizer's (Adam moments...)."""
+    import io
+    import zipfile
+
+    import h5py
+
+    counts = {"layers": 0, "optimizer": 0}
+    with zipfile.ZipFile(path) as z, h5py.File(io.BytesIO(z.read("model.weights.h5")), "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and name.split("/")[0] in counts:
+                counts[name.split("/")[0]] += int(obj.size)
+        f.visititems(visit)
+    return {"model_values": counts["layers"], "optimizer_values": counts["optimizer"],
+            "array_bytes": BYTES_PER_FLOAT32 * (counts["layers"] + counts["optimizer"])}
+
+
 def markdown(rows: list[dict], machine: dict, date: str, command: str) -> str:
-    """The side-by-side table, the latency table and the size explanation."""
-    ok = [r for r in rows if r["status"] == "ok"]
-    head = "| | paper | " + " | ".join(f"{r['dataset_label']} (ours)" for r in ok) + " |"
-    sep = "|:---|---:|" + "---:|" * len(ok)
+    """Accuracy, size and latency tables next to the paper, and the size explanation."""
+    vm = f" ({machine['hypervisor']} VM)" if machine.get("hypervisor") else ""
     lines = [f"# edgecnn vs the paper ({date})", "",
-             f"Machine: {machine['cpu_model']}, {machine['cpu_cores_usable']} usable cores"
-             + (f" ({machine['hypervisor']} VM)" if machine.get("hypervisor") else "")
-             + f", {machine['os']}. Command: `{command}`.", "", head, sep]
-
-    def line(label, paper, key, fmt):
-        lines.append(f"| {label} | {paper} | " + " | ".join(fmt(r.get(key)) for r in ok) + " |")
-
-    line("parameters", f"{PAPER['params']:,}", "params", _num)
-    line("float .keras file, bytes", f"{PAPER['size_mb']} MB", "keras_file_bytes", _num)
-    line("float32 weights only (params x 4), bytes", "", "float32_weights_bytes", _num)
-    line("int8 .tflite, bytes", "", "int8_tflite_bytes", _num)
-    line("C engine weights, bytes", "", "c_weights_bytes", _num)
-    for r in ok:
-        r["paper_acc_text"] = f"{100 * r['paper_top1_acc']:.0f}%"
-    line("top-1, paper", "", "paper_acc_text", str)
-    line("top-1, float (Keras)", "", "float_top1_acc", _pct)
-    line("top-1, int8 (LiteRT)", "", "int8_top1_acc", _pct)
-    line("evaluated on", "", "evaluation", str)
-    lines += latency_lines(ok) + missing_lines(rows) + size_lines(ok)
-    return "\n".join(lines) + "\n"
+             f"Machine: {machine['cpu_model']}, {machine['cpu_cores_usable']} usable cores{vm}, {machine['os']}. "
+             f"Command: `{command}`.", ""]
+    return "\n".join(lines + accuracy_lines(rows) + size_table(rows) + latency_lines(rows) + size_lines()) + "\n"
 
 
-def latency_lines(ok: list[dict]) -> list[str]:
-    names = list(dict.fromkeys(n for r in ok for n in list(r["latency_us_p50"]) + list(r["skipped"])))
-    out = ["", "Single-image latency, p50 µs (the paper gives no latency figure):", "",
-           "| runtime | " + " | ".join(r["dataset_label"] for r in ok) + " |", "|:---|" + "---:|" * len(ok)]
-    for n in names:
-        cells = [f"{r['latency_us_p50'][n]:.1f}" if n in r["latency_us_p50"] else
-                 ("skipped" if n in r["skipped"] else "-") for r in ok]
-        out.append(f"| {n} | " + " | ".join(cells) + " |")
-    for r in ok:
-        if any(r["cortex_m4"].values()):
-            c = r["cortex_m4"]
-            out.append(f"\n{r['dataset_label']} on Cortex-M4 (QEMU): {_num(c['instructions_per_inference'])} "
-                       f"instructions per inference, flash {_num(c['flash_bytes'])} B, RAM {_num(c['ram_bytes'])} B.")
-        reasons = sorted(set(r["skipped"].values()))
-        if reasons:
-            out.append(f"\n{r['dataset_label']}: skipped runtimes: " + "; ".join(
-                f"{', '.join(n for n, why in r['skipped'].items() if why == reason)}: {reason}" for reason in reasons))
+def accuracy_lines(rows: list[dict]) -> list[str]:
+    out = ["Top-1 accuracy:", "", "| data set | paper | ours, float (Keras) | ours, int8 (LiteRT) | evaluated on |",
+           "|:---|---:|---:|---:|:---|"]
+    for r in rows:
+        paper = f"{100 * r['paper_top1_acc']:.0f}%"
+        if r["status"] != "ok":
+            out.append(f"| {r['dataset_label']} | {paper} | not reproduced: {r['reason']} | | |")
+        else:
+            out.append(f"| {r['dataset_label']} | {paper} | {_pct(r['float_top1_acc'])} | "
+                       f"{_pct(r['int8_top1_acc'])} | {r['evaluation']} |")
     return out
 
 
-def missing_lines(rows: list[dict]) -> list[str]:
-    missing = [r for r in rows if r["status"] != "ok"]
-    return ["", *[f"- {r['dataset_label']}: not reproduced: {r['reason']} (paper top-1 "
-                  f"{100 * r['paper_top1_acc']:.0f}%)" for r in missing]] if missing else []
+def size_table(rows: list[dict]) -> list[str]:
+    ok = [r for r in rows if r["status"] == "ok"]
+    p = PAPER["params"]
+    out = ["", "Parameters and sizes (bytes):", "",
+           "| | paper | " + " | ".join(r["dataset_label"] for r in ok) + " |", "|:---|---:|" + "---:|" * len(ok)]
+
+    def line(label, paper, values):
+        out.append(f"| {label} | {paper} | " + " | ".join(values) + " |")
+
+    line("parameters", f"{p:,}", [_num(r["params"]) for r in ok])
+    line("float model file (.keras)", f"\"{PAPER['size_mb']} MB\"", [_num(r["keras_file_bytes"]) for r in ok])
+    line("float32 arrays in it: model + optimizer state", f"{p * 4 * (1 + ADAM_SLOTS):,} if Adam (x3)",
+         [f"{_num(r['keras_array_bytes'])} ({_num(r['keras_model_values'])} + {_num(r['keras_optimizer_values'])} values)"
+          for r in ok])
+    line("float32 weights alone (params x 4)", f"{p * 4:,}", [_num(r["float32_weights_bytes"]) for r in ok])
+    line("int8 .tflite", "-", [_num(r["int8_tflite_bytes"]) for r in ok])
+    line("C engine weights (const, flash)", "-", [_num(r["c_weights_bytes"]) for r in ok])
+    line("C engine arena (RAM) / TFLM arena", "-", [f"{_num(r['c_arena_bytes'])} / {_num(r['tflm_arena_bytes'])}" for r in ok])
+    line("Cortex-M4 engine flash / RAM (QEMU ELF)", "-",
+         [f"{_num(r['cortex_m4']['flash_bytes'])} / {_num(r['cortex_m4']['ram_bytes'])}" for r in ok])
+    return out
 
 
-def size_lines(ok: list[dict]) -> list[str]:
+def latency_lines(rows: list[dict]) -> list[str]:
+    ok = [r for r in rows if r["status"] == "ok"]
+    names = list(dict.fromkeys(n for r in ok for n in list(r["latency_us_p50"]) + list(r["skipped"])))
+    out = ["", "Single-image latency, p50 µs on this machine (the paper reports none):", "",
+           "| runtime | " + " | ".join(r["dataset_label"] for r in ok) + " |", "|:---|" + "---:|" * len(ok)]
+    for n in names:
+        cells = [f"{r['latency_us_p50'][n]:.1f}" if n in r["latency_us_p50"] else
+                 (f"skipped: {r['skipped'][n]}" if n in r["skipped"] else "-") for r in ok]
+        out.append(f"| {n} | " + " | ".join(cells) + " |")
+    out.append("| c-cortex-m4: instructions per inference (QEMU -icount) | "
+               + " | ".join(_num(r["cortex_m4"]["instructions_per_inference"]) for r in ok) + " |")
+    for r in ok:
+        ratios = ", ".join(f"{k} {v:.2f}" for k, v in r["ratios"].items() if v is not None)
+        out.append(f"\n{r['dataset_label']} ratios: {ratios or 'none computable'}.")
+    return out
+
+
+def size_lines() -> list[str]:
     """Why the paper's 0.17 MB is not the deployable size."""
     p = PAPER["params"]
     plain, adam = p * BYTES_PER_FLOAT32, p * BYTES_PER_FLOAT32 * (1 + ADAM_SLOTS)
     return ["", "About the paper's \"0.17 MB\": its 14,862 parameters as float32 take "
-            f"{plain:,} bytes ({plain / 2**20:.3f} MiB); with the two Adam moments a training checkpoint "
-            f"stores per weight, {adam:,} bytes = {adam / 2**20:.3f} MiB, which matches 0.17 MB. The deployable "
+            f"{plain:,} bytes ({plain / 2**20:.3f} MiB). With the two Adam moments that a Keras file saved "
+            f"after training also stores, that is {adam:,} bytes ({adam / 2**20:.3f} MiB), which matches "
+            "0.17 MB; our .keras files hold the same kind of optimizer state (row above). The deployable "
             "int8 model is the .tflite (weights, quantization parameters and graph) or the C engine's weights."]
 
 
