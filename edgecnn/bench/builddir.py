@@ -16,6 +16,10 @@ from edgecnn.errors import EdgecnnError
 DEFAULT_BUILD_DIR = Path("build") / "mnist"
 
 
+class ArtifactRefused(EdgecnnError):
+    """An artifact is unlisted, missing or altered: bench stops rather than time the wrong file."""
+
+
 @dataclass(frozen=True)
 class BuildDir:
     """A build directory whose manifest has been read; `artifact()` verifies before use."""
@@ -30,18 +34,18 @@ class BuildDir:
     def artifact(self, rel: str) -> Path:
         """The path of a listed artifact whose bytes match the manifest's sha256.
 
-        Raises EdgecnnError when it is unlisted, missing or altered.
+        Raises ArtifactRefused when it is unlisted, missing or altered.
         """
         entry = self.manifest.get("artifacts", {}).get(rel)
         path = self.path / rel
         if entry is None:
-            raise EdgecnnError(f"{path} is not listed in {self.path / 'manifest.json'} \"artifacts\"; "
+            raise ArtifactRefused(f"{path} is not listed in {self.path / 'manifest.json'} \"artifacts\"; "
                                "bench only runs artifacts whose sha256 the manifest records")
         if not path.is_file():
-            raise EdgecnnError(f"{path} is listed in the manifest but missing; rebuild with `edgecnn build`")
+            raise ArtifactRefused(f"{path} is listed in the manifest but missing; rebuild with `edgecnn build`")
         got = sha256_file(path)
         if got != entry.get("sha256"):
-            raise EdgecnnError(f"{path}: sha256 {got[:16]}... does not match the manifest's "
+            raise ArtifactRefused(f"{path}: sha256 {got[:16]}... does not match the manifest's "
                                f"{str(entry.get('sha256'))[:16]}...; the file changed after `edgecnn build`, "
                                "refusing to benchmark it (rebuild)")
         return path

@@ -15,7 +15,7 @@ import numpy as np
 
 from edgecnn import __version__
 from edgecnn.bench.base import Runtime, float_images, quantize_images
-from edgecnn.bench.builddir import DEFAULT_BUILD_DIR, BuildDir, open_build
+from edgecnn.bench.builddir import DEFAULT_BUILD_DIR, ArtifactRefused, BuildDir, open_build
 from edgecnn.bench.machine import machine_info, versions
 from edgecnn.bench.results import RuntimeResult, agreement, ratios
 from edgecnn.bench.runtimes import REFERENCE, RUNTIMES
@@ -79,13 +79,17 @@ def run_one(rt: Runtime, build: BuildDir, inputs: dict, labels: np.ndarray, opts
     res = RuntimeResult(rt.name, rt.description, rt.precision, latency_source=rt.latency_source)
     reason = rt.available(build)
     if reason is not None:
-        res.skip_reason = reason
-        bar.console.print(f"[yellow]{rt.name}: skipped: {reason}")
-        return res
+        return skipped(res, reason, bar)
     xs = inputs[rt.precision]
     task = bar.add_task(rt.name, total=len(xs) + opts.runs, status="loading")
     try:
-        rt.load(build, opts)
+        try:
+            rt.load(build, opts)
+        except ArtifactRefused:
+            raise
+        except EdgecnnError as err:  # e.g. a toolchain that is present but cannot build the engine
+            bar.update(task, visible=False)
+            return skipped(res, f"could not load: {err}", bar)
         res.artifact, res.artifact_bytes = rt.artifact, artifact_bytes(build, rt.artifact)
         bar.update(task, status="accuracy")
         res.outputs = rt.outputs(xs, tick=lambda: bar.advance(task))
@@ -100,6 +104,13 @@ def run_one(rt: Runtime, build: BuildDir, inputs: dict, labels: np.ndarray, opts
         bar.update(task, completed=len(xs) + opts.runs, status="done")
     finally:
         rt.close()
+    return res
+
+
+def skipped(res: RuntimeResult, reason: str, bar) -> RuntimeResult:
+    """Mark a runtime as skipped, say why on the console, and return its row."""
+    res.skip_reason = reason
+    bar.console.print(f"[yellow]{res.runtime}: skipped: {reason}")
     return res
 
 

@@ -130,3 +130,26 @@ def test_unlisted_artifact_is_refused(tmp_path):
 def test_missing_manifest_says_what_was_expected(tmp_path):
     with pytest.raises(EdgecnnError, match="no manifest.json"):
         open_build(tmp_path)
+
+
+def test_engine_that_does_not_compile_is_a_skipped_row_with_the_compiler_message(tmp_path):
+    """A present toolchain that cannot build the engine skips the row (saying why) instead of crashing."""
+    import shutil
+
+    from edgecnn.bench.run import BenchOptions, bench
+
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    c = tmp_path / "c"
+    c.mkdir()
+    (c / "broken_model.h").write_text("#define BROKEN_INPUT_SIZE 784\n#define BROKEN_OUTPUT_SIZE 10\n")
+    (c / "broken_model.c").write_text("int broken_invoke(void) { return not C; }\n")
+    arts = {f"c/{p.name}": {"bytes": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+            for p in c.iterdir()}
+    manifest = {"dataset": "mnist", "input": {**Q, "shape": [1, 28, 28, 1]}, "output": {**Q, "shape": [1, 10]},
+                "artifacts": arts}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    result = bench(BenchOptions(tmp_path, runs=1, warmup=0, runtimes=("c-host",)))
+    row = result["runtimes"][0]
+    assert row["runtime"] == "c-host" and row["status"] == "skipped"
+    assert row["skip_reason"].startswith("could not load: gcc could not compile") and "broken_model.c" in row["skip_reason"]
