@@ -86,6 +86,17 @@ def _requant_consts(layer: str, mult: np.ndarray, shift: np.ndarray) -> list[Con
     return [ConstArray(layer, "mult", "int32_t", mult.astype(np.int32)), ConstArray(layer, "shift", "int8_t", shift.astype(np.int8))]
 
 
+def _eff_bias(w: np.ndarray, bias: ConstArray | None, in_offset: int) -> np.ndarray | None:
+    """bias + in_offset * sum of each output channel's weights: (OC,) int32, or None if it overflows.
+
+    w: (OC, taps) int8. Away from the padding, sum((x + off) * w) + bias = sum(x * w) + this.
+    """
+    eff = w.astype(np.int64).sum(axis=1) * in_offset
+    if bias is not None:
+        eff += bias.values.astype(np.int64)
+    return eff.astype(np.int32) if np.abs(eff).max(initial=0) < 2 ** 31 else None
+
+
 def lower_conv(g: Graph, op: Operator, layer: str) -> Lowered:
     """CONV_2D and DEPTHWISE_CONV_2D share one parameter struct."""
     depthwise = op.opcode == "DEPTHWISE_CONV_2D"
@@ -113,11 +124,14 @@ def lower_conv(g: Graph, op: Operator, layer: str) -> Lowered:
     consts = [ConstArray(layer, "weights", "int8_t", wvals)]
     bias = _bias(g, op, op.inputs[2] if len(op.inputs) > 2 else -1, oc, layer)
     consts += ([bias] if bias is not None else []) + _requant_consts(layer, mult, shift)
+    eff = None if depthwise else _eff_bias(w.data.reshape(oc, -1), bias, -z_in)
+    consts += [ConstArray(layer, "eff_bias", "int32_t", eff)] if eff is not None else []
     fields = {"in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc, "k_h": kh, "k_w": kw,
               "stride_h": sh, "stride_w": sw, "dil_h": dh, "dil_w": dw, "pad_top": pad_top, "pad_left": pad_left,
               "depth_mult": oc // ic if depthwise else 1, "in_offset": -z_in, "out_offset": z_out,
               "act_min": act_min, "act_max": act_max, "weights": ConstRef("weights"),
-              "bias": ConstRef("bias") if bias is not None else None, "mult": ConstRef("mult"), "shift": ConstRef("shift")}
+              "bias": ConstRef("bias") if bias is not None else None, "mult": ConstRef("mult"), "shift": ConstRef("shift"),
+              "eff_bias": ConstRef("eff_bias") if eff is not None else None}
     macs = oh * ow * oc * kh * kw * (1 if depthwise else ic)
     return Lowered(layer, (op.opcode,), "ec_depthwise_conv2d_s8" if depthwise else "ec_conv2d_s8",
                    [CStruct(layer, "ec_conv_params", fields)], consts, [x.index], y.index, macs,

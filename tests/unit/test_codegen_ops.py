@@ -6,7 +6,8 @@ TFLite converter, generated, compiled with gcc and run on 1,000 seeded random
 int8 inputs (incl. all -128, all 127, alternating extremes):
 - against LiteRT's reference kernels (BUILTIN_REF) within the op table's tolerance;
 - built with TFLM's fixed-point FULLY_CONNECTED rounding, against the TFLM interpreter, within 1 LSB;
-- fused (pixel-by-pixel blocks) against unfused: bit-identical.
+- fused (pixel-by-pixel blocks) against unfused, and the engine's kernels against the
+  plain reference kernels (-DEC_REFERENCE_KERNELS): bit-identical.
 """
 
 import re
@@ -22,6 +23,7 @@ from edgecnn.errors import EdgecnnError
 
 N_INPUTS = 1000
 FIXED_POINT_FC = ("-DEC_FC_FIXED_POINT_REQUANT",)
+REFERENCE_KERNELS = ("-DEC_REFERENCE_KERNELS",)
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
 
@@ -34,7 +36,7 @@ def models(tmp_path_factory):
 
 def _run(path, out_dir, fuse: bool, x: np.ndarray, extra=()) -> np.ndarray:
     gen = generate(path, out_dir / ("fused" if fuse else "plain"), "m", fuse=fuse)
-    exe = hostrun.compile_host(gen, out_dir / f"h_{int(fuse)}_{len(extra)}", "gcc", "-O1", extra)
+    exe = hostrun.compile_host(gen, out_dir / f"h_{int(fuse)}_{'_'.join(extra)}", "gcc", "-O1", extra)
     return hostrun.run_host(exe, x, int(np.prod(gen.output_shape))).outputs
 
 
@@ -55,6 +57,7 @@ def test_op_matches_litert_reference_and_tflm(case, models, tmp_path):
     assert vs_ref.passed, vs_ref.line()
     assert vs_tflm.passed, vs_tflm.line()
     assert np.array_equal(plain, fused), "fused blocks changed the output"
+    assert np.array_equal(fused, _run(path, tmp_path, True, x, REFERENCE_KERNELS)), "kernels differ from the reference ones"
     # The inputs reach the extremes, and the outputs are not constant (a dead model proves nothing).
     assert len({r.tobytes() for r in ref}) > N_INPUTS // 2
 

@@ -31,6 +31,7 @@ typedef struct {
     const int32_t *bias;     /* (out_c,) or NULL */
     const int32_t *mult;     /* (out_c,) fixed-point multipliers, Q31 */
     const int8_t *shift;     /* (out_c,) exponents: > 0 left, < 0 right */
+    const int32_t *eff_bias; /* conv: (out_c,) bias + in_offset * sum of the channel's weights; or NULL */
 } ec_conv_params;
 
 /* MAX_POOL_2D and AVERAGE_POOL_2D: input and output share quantization. */
@@ -127,6 +128,10 @@ void ec_conv2d_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int o
 void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
 /* A 1x1 conv on one pixel vector of p->in_c values. */
 void ec_pointwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int8_t *out);
+/* The plain reference versions of the three (same results, no shortcuts). */
+void ec_conv2d_pixel_ref_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
+void ec_depthwise_pixel_ref_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
+void ec_pointwise_pixel_ref_s8(const ec_conv_params *p, const int8_t *in, int8_t *out);
 
 #ifdef __cplusplus
 }
