@@ -99,7 +99,7 @@ def markdown(result: dict) -> str:
         f"- machine: {m['cpu_model']}, {m['cpu_cores_usable']} usable cores"
         + (f" ({m['hypervisor']} VM)" if m.get("hypervisor") else "") + f", {m['os']}, Python {m['python']}",
         f"- runs: {s['runs']} single-image calls after {s['warmup']} warm-up calls, {s['threads']} thread(s)",
-        f"- accuracy on: {ev['description']}",
+        f"- accuracy on: {ev['description']}{_build_match(ev)}",
         "- max |Δ| vs ref: largest absolute output difference from LiteRT int8 (int8 LSB for int8 runtimes, "
         "probability for float runtimes); top-1 agree: share of images with the same predicted class", "",
         "| " + " | ".join(c[0] for c in MD_COLUMNS) + " |",
@@ -115,6 +115,13 @@ def markdown(result: dict) -> str:
     lines += ["", "Latency sources:", ""] + sorted({f"- {r['runtime']}: {r['latency_source'] or 'no wall-clock latency (emulator)'}"
                                                    for r in result["runtimes"] if r["status"] == "ok"})
     return "\n".join(lines) + "\n"
+
+
+def _build_match(ev: dict) -> str:
+    m = ev.get("matches_build")
+    if not m:
+        return " (build evaluated other images: no comparison)"
+    return "; equal to what `edgecnn build` measured: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in m.items())
 
 
 def write_markdown(result: dict, path: Path) -> None:

@@ -107,6 +107,25 @@ def run_one(rt: Runtime, build: BuildDir, inputs: dict, labels: np.ndarray, opts
     return res
 
 
+# Which build accuracy each runtime must reproduce: the same model file on the same images.
+BUILD_ACCURACY = {"keras-float": "float_top1_acc", REFERENCE: "int8_top1_acc"}
+
+
+def matches_build(manifest: dict, ev, results: list[RuntimeResult]) -> dict | None:
+    """{runtime: bool} comparing top-1 with what build reported; None when build evaluated other images."""
+    built = manifest.get("evaluation") or {}
+    if built.get("description") != ev.description or built.get("n_images") != len(ev.y):
+        return None
+    out = {}
+    for r in results:
+        if r.runtime in BUILD_ACCURACY and r.top1_acc is not None and BUILD_ACCURACY[r.runtime] in built:
+            out[r.runtime] = abs(r.top1_acc - built[BUILD_ACCURACY[r.runtime]]) < 1e-6
+            if not out[r.runtime]:
+                console.print(f"[yellow]{r.runtime}: top-1 {r.top1_acc:.6f} differs from the "
+                              f"{built[BUILD_ACCURACY[r.runtime]]:.6f} that build measured on the same images")
+    return out
+
+
 def skipped(res: RuntimeResult, reason: str, bar) -> RuntimeResult:
     """Mark a runtime as skipped, say why on the console, and return its row."""
     res.skip_reason = reason
@@ -125,7 +144,7 @@ def assemble(build: BuildDir, ev, opts: BenchOptions, results: list[RuntimeResul
     """The JSON-ready record of one bench run (units in the keys)."""
     m = build.manifest
     evaluation = {"description": ev.description, "is_sample": ev.is_sample, "n_images": int(len(ev.y)),
-                  "build_evaluation": m.get("evaluation")}
+                  "build_evaluation": m.get("evaluation"), "matches_build": matches_build(m, ev, results)}
     return {
         "tool": {"name": "edgecnn", "version": __version__},
         "command": command or shlex.join(["edgecnn", *sys.argv[1:]]),

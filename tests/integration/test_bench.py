@@ -120,6 +120,7 @@ def test_accuracy_equals_what_build_reported(cli_result, built):
     assert result["evaluation"]["is_sample"] is True and ev["is_sample"] is True
     assert rows["keras-float"]["top1_acc"] == pytest.approx(ev["float_top1_acc"], abs=1e-6)
     assert rows["litert-int8"]["top1_acc"] == pytest.approx(ev["int8_top1_acc"], abs=1e-6)
+    assert result["evaluation"]["matches_build"] == {"keras-float": True, "litert-int8": True}
     if "c_engine" in manifest:
         assert rows["c-host"]["top1_acc"] == pytest.approx(manifest["c_engine"]["top1_acc"], abs=1e-6)
 
