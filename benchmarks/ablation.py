@@ -6,7 +6,7 @@ float (Keras) and int8 (LiteRT) top-1 on the full test set. Writes
 benchmarks/results/ablation.{json,md}: mean +- std over seeds.
 
     python benchmarks/ablation.py                      # the committed run
-    python benchmarks/ablation.py --epochs 2 --limit 2000 --seeds 0   # a quick look
+    python benchmarks/ablation.py --epochs 1 --limit 512 --seeds 0   # a smoke test
 
 Budget: every method gets `--epochs` passes over the same `--limit` training
 images; the two-stage methods and augment-only also see an augmented view of
@@ -38,15 +38,16 @@ def int8_accuracy(model, dataset: str, seed: int) -> float:
     return float((np.argmax(out, 1) == ds.y_test).mean())
 
 
-def run(datasets, methods, seeds, epochs, limit, work: Path) -> list[dict]:
+def run(datasets, methods, seeds, epochs, limit, work: Path, on_row) -> list[dict]:
+    """Train, quantize and evaluate every (data set, method, seed); call on_row(rows) after each."""
     import keras
 
     from edgecnn.train import TrainConfig, train
 
     rows = []
     for ds in datasets:
-        for method in methods:
-            for seed in seeds:
+        for seed in seeds:
+            for method in methods:
                 out = work / ds / method / f"seed{seed}"
                 t0 = time.monotonic()
                 m = train(TrainConfig(dataset=ds, method=method, epochs=epochs, seed=seed, limit=limit, out=out))
@@ -56,6 +57,7 @@ def run(datasets, methods, seeds, epochs, limit, work: Path) -> list[dict]:
                              "int8_top1_acc": int8_accuracy(model, ds, seed),
                              "wall_time_s": round(time.monotonic() - t0, 1)})
                 print(json.dumps(rows[-1]), flush=True)
+                on_row(rows)
     return rows
 
 
@@ -78,10 +80,10 @@ def summarize(rows: list[dict]) -> list[dict]:
 def markdown(summary: list[dict], args) -> str:
     lines = [f"Budget: {args.epochs} epochs over {args.limit or 'all'} training images per run, seeds "
              f"{args.seeds}; full test sets; int8 = edgecnn's full-integer conversion run in LiteRT.", "",
-             "| data set | method | float top-1 % (mean ± std) | int8 top-1 % (mean ± std) |",
-             "|---|---|---|---|"]
+             "| data set | method | seeds | float top-1 % (mean ± std) | int8 top-1 % (mean ± std) |",
+             "|---|---|---|---|---|"]
     for s in summary:
-        lines.append(f"| {s['dataset']} | {s['method']} | {s['float_top1_acc_mean_pct']:.2f} ± "
+        lines.append(f"| {s['dataset']} | {s['method']} | {s['n_seeds']} | {s['float_top1_acc_mean_pct']:.2f} ± "
                      f"{s['float_top1_acc_std_pct']:.2f} | {s['int8_top1_acc_mean_pct']:.2f} ± "
                      f"{s['int8_top1_acc_std_pct']:.2f} |")
     return "\n".join(lines) + "\n"
@@ -93,18 +95,22 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=METHODS)
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--epochs", type=int, default=4)
-    ap.add_argument("--limit", type=int, default=15000)
+    ap.add_argument("--limit", type=int, default=10000)
     ap.add_argument("--work", type=Path, default=ROOT / "runs" / "ablation")
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args()
-    rows = run(args.datasets, args.methods, args.seeds, args.epochs, args.limit, args.work)
-    summary = summarize(rows)
     args.results.mkdir(parents=True, exist_ok=True)
-    doc = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "epochs": args.epochs,
-           "limit": args.limit, "seeds": args.seeds, "runs": rows, "summary": summary}
-    (args.results / "ablation.json").write_text(json.dumps(doc, indent=2) + "\n")
-    (args.results / "ablation.md").write_text(markdown(summary, args))
-    print(markdown(summary, args))
+
+    def write(rows):
+        # Rewritten after every run, so an interrupted ablation still reports what it finished.
+        summary = summarize(rows)
+        doc = {"command": " ".join(["python", "benchmarks/ablation.py", *sys.argv[1:]]), "epochs": args.epochs,
+               "limit": args.limit, "seeds": args.seeds, "runs": rows, "summary": summary}
+        (args.results / "ablation.json").write_text(json.dumps(doc, indent=2) + "\n")
+        (args.results / "ablation.md").write_text(markdown(summary, args))
+
+    rows = run(args.datasets, args.methods, args.seeds, args.epochs, args.limit, args.work, write)
+    print(markdown(summarize(rows), args))
 
 
 if __name__ == "__main__":
