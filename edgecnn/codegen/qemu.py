@@ -40,6 +40,7 @@ class QemuReport:
     flash_bytes: int  # engine_only.elf: vector table + text + rodata (+ .data image)
     ram_bytes: int  # engine_only.elf .data + .bss + measured stack high-water mark
     opt: str
+    cflags: str
     elf: str
     log: str
 
@@ -93,7 +94,8 @@ def section_sizes(elf: Path) -> dict[str, int]:
     return sizes
 
 
-def build(gen: GenerateResult, images: np.ndarray, outputs: np.ndarray, build_dir: Path, opt: str = "-Os") -> Path:
+def build(gen: GenerateResult, images: np.ndarray, outputs: np.ndarray, build_dir: Path, opt: str = "-Os",
+          cflags: tuple[str, ...] = ()) -> Path:
     """Compile firmware.elf and engine_only.elf with arm-none-eabi-gcc; returns build_dir."""
     missing = missing_tools()
     if missing:
@@ -102,7 +104,7 @@ def build(gen: GenerateResult, images: np.ndarray, outputs: np.ndarray, build_di
     build_dir = Path(build_dir).resolve()
     write_inputs(gen, build_dir / "gen", images, outputs)
     cmd = ["make", "-s", "-C", str(BOARD_DIR), f"BUILD={build_dir}", f"MODEL_DIR={gen.out_dir.resolve()}",
-           f"GEN_DIR={build_dir / 'gen'}", f"OPT={opt}", "all"]
+           f"GEN_DIR={build_dir / 'gen'}", f"OPT={opt}", f"EXTRA_CFLAGS={' '.join(cflags)}", "all"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise EdgecnnError(f"the Cortex-M4 build failed:\n{(proc.stdout + proc.stderr).strip()[-3000:]}")
@@ -127,9 +129,12 @@ def run(elf: Path, timeout_s: float = 600) -> tuple[int, str]:
 
 
 def check(gen: GenerateResult, images: np.ndarray, host_outputs: np.ndarray, build_dir: Path,
-          opt: str = "-Os", timeout_s: float = 600) -> QemuReport:
-    """Build, run under QEMU and report; `passed` needs exit 0 and every image matching."""
-    build_dir = build(gen, images, host_outputs, build_dir, opt)
+          opt: str = "-Os", timeout_s: float = 600, cflags: tuple[str, ...] = ()) -> QemuReport:
+    """Build, run under QEMU and report; `passed` needs exit 0 and every image matching.
+
+    cflags: e.g. ("-DEC_NO_SIMD",) for the plain C kernels (default: SMLAD kernels on the M4).
+    """
+    build_dir = build(gen, images, host_outputs, build_dir, opt, cflags)
     status, log = run(build_dir / "firmware.elf", timeout_s)
     (build_dir / "qemu.log").write_text(log)
     preds = [int(m.group(1)) for m in re.finditer(r"^image \d+: predicted (\d+)", log, re.M)]
@@ -141,4 +146,4 @@ def check(gen: GenerateResult, images: np.ndarray, host_outputs: np.ndarray, bui
     return QemuReport(status == 0 and mismatches == 0 and "result=PASS" in log, _kv(log, "images"), mismatches,
                       preds, per, _kv(log, "instructions_min"), _kv(log, "instructions_max"), macs,
                       round(per / macs, 3) if macs else 0.0, _kv(log, "stack_bytes_used"), flash, ram, opt,
-                      str(build_dir / "firmware.elf"), log)
+                      " ".join(cflags), str(build_dir / "firmware.elf"), log)

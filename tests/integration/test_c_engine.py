@@ -136,17 +136,20 @@ def test_no_floats_or_heap_at_inference(mnist, tmp_path):
     assert undefined - {s for s in undefined if s.startswith("ec_")} <= {"memcpy", "memset"}, undefined
 
 
-def test_mnist_on_cortex_m4_under_qemu(mnist, tmp_path):
-    """100 test images through the engine on QEMU's Cortex-M4; every output must equal the host's."""
+@pytest.mark.parametrize("cflags,n_images", [((), 100), (("-DEC_NO_SIMD",), 20)], ids=["smlad", "plain_c"])
+def test_mnist_on_cortex_m4_under_qemu(mnist, tmp_path, cflags, n_images):
+    """Test images (+ all -128, all 127, alternating extremes) on QEMU's Cortex-M4, SMLAD and plain C
+    kernels; every output must equal the host's (plain reference kernels) byte for byte."""
     _need(*qemu.TOOLS)
-    _, gen, exe, _ = mnist
+    _, gen, _, _ = mnist
     ev = evaluation_data("mnist", full=False)
-    x = _pixels_to_int8(ev.x[:100])
-    host = hostrun.run_host(exe, x, 10).outputs
-    rep = qemu.check(gen, x, host, tmp_path / "fw", timeout_s=600)
+    x = np.concatenate([verify.random_inputs(gen.input_shape, 4, seed=0), _pixels_to_int8(ev.x[:n_images])])
+    ref_exe = hostrun.compile_host(gen, tmp_path / "ref" / "host", "gcc", "-O2", ("-DEC_REFERENCE_KERNELS",))
+    host = hostrun.run_host(ref_exe, x, 10).outputs
+    rep = qemu.check(gen, x, host, tmp_path / "fw", timeout_s=600, cflags=cflags)
     print({k: v for k, v in rep.as_dict().items() if k != "elf"})
     assert rep.passed, rep.log[-2000:]
-    assert rep.n_images == 100 and rep.predictions == [int(v) for v in host.astype(np.int32).argmax(1)]
+    assert rep.n_images == len(x) and rep.predictions == [int(v) for v in host.astype(np.int32).argmax(1)]
     assert rep.instructions_min > rep.macs  # at least one instruction per MAC: the count is real
     assert rep.flash_bytes <= 32 * 1024, f"MNIST engine flash {rep.flash_bytes} B > 32 KiB"
     assert 0 < rep.stack_bytes_used < 4096
