@@ -49,6 +49,8 @@ TARGETS: dict[str, Target] = {
     "onnx": Target("model_float.onnx and model_int8.onnx (int8 QDQ)", "edgecnn.convert.onnx_export:build_target"),
     "ort": Target("model_int8.ort (onnxruntime mobile) + its reduced-operator config",
                   "edgecnn.convert.onnx_export:build_ort_target", requires=("onnx",)),
+    "c": Target("c/: dependency-free C99 int8 engine (<name>_model.h/.c + kernels), verified on the host",
+                "edgecnn.codegen.target:build_target"),
 }
 ALL = "all"
 
