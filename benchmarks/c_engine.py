@@ -7,7 +7,8 @@ which changes no size and no instruction count), converted by edgecnn.convert:
 - arena: the engine's static arena vs TFLM's (the smallest arena the
   tflite_micro interpreter runs in, and kTensorArenaSize = that + margin);
 - flash: engine_only.elf (vector table + code + weights), -Os, Cortex-M4;
-- instructions per MAC on the Cortex-M4 under QEMU (-icount shift=0), plain C kernels;
+- instructions per MAC on the Cortex-M4 under QEMU (-icount shift=0), plain C kernels
+  (-DEC_NO_SIMD) and the SMLAD ones, at -Os and -O2;
 - host latency: the engine at -O3 vs LiteRT int8 (default kernels, 1 thread), p50.
 
 Run from the repository root:  python benchmarks/c_engine.py [--runs 300] [--json out.json]
@@ -91,8 +92,9 @@ def measure(dataset: str, family: str, runs: int, work: Path) -> dict:
     litert_us = _litert_p50_us(tflite, x[:1].reshape(gen.input_shape), runs)
     arm = {}
     for opt in ("-Os", "-O2"):
-        rep = qemu.check(gen, x, host.outputs, work / dataset / f"fw{opt}", opt=opt)
-        arm[opt] = rep
+        for kernels, cflags in (("smlad", ()), ("plain", ("-DEC_NO_SIMD",))):
+            arm[opt, kernels] = qemu.check(gen, x, host.outputs, work / dataset / f"fw{opt}{kernels}", opt=opt,
+                                           cflags=cflags)
     tflm_total = tflm.measured_bytes + tflm.margin_bytes
     return {
         "dataset": dataset, "model": origin, "macs": gen.macs, "weights_bytes": gen.weights_bytes,
@@ -100,13 +102,11 @@ def measure(dataset: str, family: str, runs: int, work: Path) -> dict:
         "tflm_arena_bytes_measured": tflm.measured_bytes, "tflm_tensor_arena_size": tflm_total,
         "arena_vs_tflm_measured": round(gen.arena_bytes / tflm.measured_bytes, 3),
         "arena_vs_tflm_tensor_arena_size": round(gen.arena_bytes / tflm_total, 3),
-        "flash_bytes_os": arm["-Os"].flash_bytes, "ram_bytes_os": arm["-Os"].ram_bytes,
-        "stack_bytes_used": arm["-Os"].stack_bytes_used,
-        "qemu_images_matching": f"{arm['-Os'].n_images - arm['-Os'].mismatches}/{arm['-Os'].n_images}",
-        "m4_instructions_per_inference_os": arm["-Os"].instructions_per_inference,
-        "m4_instructions_per_mac_os": arm["-Os"].instructions_per_mac,
-        "m4_instructions_per_inference_o2": arm["-O2"].instructions_per_inference,
-        "m4_instructions_per_mac_o2": arm["-O2"].instructions_per_mac,
+        "flash_bytes_os": arm["-Os", "smlad"].flash_bytes, "flash_bytes_os_plain": arm["-Os", "plain"].flash_bytes,
+        "ram_bytes_os": arm["-Os", "smlad"].ram_bytes, "stack_bytes_used": arm["-Os", "smlad"].stack_bytes_used,
+        "qemu_images_matching": {f"{o} {k}": f"{r.n_images - r.mismatches}/{r.n_images}" for (o, k), r in arm.items()},
+        "m4_instructions_per_inference": {f"{o} {k}": r.instructions_per_inference for (o, k), r in arm.items()},
+        "m4_instructions_per_mac": {f"{o} {k}": r.instructions_per_mac for (o, k), r in arm.items()},
         "host_latency_us_p50_c_o3": host.latency_us_p50, "host_latency_us_p50_litert_int8": round(litert_us, 1),
         "latency_ratio_c_over_litert": round(host.latency_us_p50 / litert_us, 2),
     }
@@ -127,12 +127,13 @@ def main(argv=None) -> int:
               f"{r['tflm_arena_bytes_measured']:,} B -> {r['arena_vs_tflm_measured']} ; vs kTensorArenaSize "
               f"{r['tflm_tensor_arena_size']:,} B -> {r['arena_vs_tflm_tensor_arena_size']} "
               f"(target <= {TARGETS['arena_vs_tflm']}, stretch 0.6)")
-        print(f"flash (-Os, Cortex-M4, engine_only.elf): {r['flash_bytes_os']:,} B "
-              f"(target <= {TARGETS['flash_bytes']:,} B for MNIST); RAM {r['ram_bytes_os']:,} B incl. "
-              f"{r['stack_bytes_used']} B stack; QEMU outputs matching host: {r['qemu_images_matching']}")
-        print(f"Cortex-M4 instructions per inference: {r['m4_instructions_per_inference_os']:,} (-Os) -> "
-              f"{r['m4_instructions_per_mac_os']} per MAC; {r['m4_instructions_per_inference_o2']:,} (-O2) -> "
-              f"{r['m4_instructions_per_mac_o2']} per MAC (plain C kernels)")
+        print(f"flash (-Os, Cortex-M4, engine_only.elf): {r['flash_bytes_os']:,} B with SMLAD kernels, "
+              f"{r['flash_bytes_os_plain']:,} B plain C (target <= {TARGETS['flash_bytes']:,} B for MNIST); "
+              f"RAM {r['ram_bytes_os']:,} B incl. {r['stack_bytes_used']} B stack")
+        print(f"QEMU outputs equal to the host's: {r['qemu_images_matching']}")
+        for key, per_mac in r["m4_instructions_per_mac"].items():
+            print(f"Cortex-M4 {key:10s}: {r['m4_instructions_per_inference'][key]:>11,} instructions per inference, "
+                  f"{per_mac} per MAC" + (" (SMLAD target <= 2)" if "smlad" in key else ""))
         print(f"host latency p50: C -O3 {r['host_latency_us_p50_c_o3']:.1f} us vs LiteRT int8 "
               f"{r['host_latency_us_p50_litert_int8']:.1f} us -> ratio {r['latency_ratio_c_over_litert']} "
               f"(goal <= {TARGETS['latency_ratio']})")
