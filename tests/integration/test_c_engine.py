@@ -6,6 +6,7 @@ int8 conversion (edgecnn.convert). Heavy runs (full test sets, the CLI build)
 are marked slow.
 """
 
+import re
 import shutil
 import subprocess
 
@@ -134,6 +135,36 @@ def test_no_floats_or_heap_at_inference(mnist, tmp_path):
     assert not float_helpers and not heap, (float_helpers, heap)
     # Dependency-free: nothing outside the engine but what the compiler itself may emit.
     assert undefined - {s for s in undefined if s.startswith("ec_")} <= {"memcpy", "memset"}, undefined
+
+
+def test_no_recursion(mnist, tmp_path):
+    """The call graph gcc reports (-fcallgraph-info) over all engine sources has no cycle."""
+    _need("arm-none-eabi-gcc")
+    _, gen, _, _ = mnist
+    edges: dict[str, set[str]] = {}
+    for src in gen.sources:
+        # -O0: no tail call turned into a loop hides source-level recursion.
+        subprocess.run(["arm-none-eabi-gcc", *STRICT, "-mcpu=cortex-m4", "-mthumb", "-O0", "-DEC_NO_FLOAT",
+                        "-fcallgraph-info", "-c", str(src), "-o", str(tmp_path / f"{src.stem}.o")],
+                       check=True, cwd=tmp_path)
+        text = (tmp_path / f"{src.stem}.ci").read_text()
+        for a, b in re.findall(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"', text):
+            edges.setdefault(a, set()).add(b)
+    assert edges, "gcc reported no call edges"
+    state: dict[str, int] = {}  # 1: on the DFS stack, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        if state.get(node) == 1:
+            raise AssertionError(f"recursion: {' -> '.join(path + [node])}")
+        if state.get(node) == 2:
+            return
+        state[node] = 1
+        for nxt in edges.get(node, ()):
+            visit(nxt, path + [node])
+        state[node] = 2
+
+    for node in list(edges):
+        visit(node, [])
 
 
 @pytest.mark.parametrize("cflags,n_images", [((), 100), (("-DEC_NO_SIMD",), 20)], ids=["smlad", "plain_c"])
