@@ -39,6 +39,8 @@ def machine_info() -> dict:
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "hypervisor": _hypervisor(),
+        # Other processes on the same cores inflate the tails: the load says how busy the machine was.
+        "load_avg_1_5_15_min": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
     }
 
 

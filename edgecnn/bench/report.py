@@ -97,7 +97,8 @@ def markdown(result: dict) -> str:
         f"# edgecnn bench: {b['name']} ({b['dataset_label']})", "",
         f"- command: `{result['command']}` ({result['created_utc']})",
         f"- machine: {m['cpu_model']}, {m['cpu_cores_usable']} usable cores"
-        + (f" ({m['hypervisor']} VM)" if m.get("hypervisor") else "") + f", {m['os']}, Python {m['python']}",
+        + (f" ({m['hypervisor']} VM)" if m.get("hypervisor") else "") + f", {m['os']}, Python {m['python']}"
+        + (f"; load average {m['load_avg_1_5_15_min'][0]} (1 min) at the end of the run" if m.get("load_avg_1_5_15_min") else ""),
         f"- runs: {s['runs']} single-image calls after {s['warmup']} warm-up calls, {s['threads']} thread(s)",
         f"- accuracy on: {ev['description']}{_build_match(ev)}",
         "- max |Δ| vs ref: largest absolute output difference from LiteRT int8 (int8 LSB for int8 runtimes, "
