@@ -35,6 +35,16 @@ def _entry(label: str, cmp) -> dict:
             "passed": cmp.passed}
 
 
+def _informative(verify, c_rand, c_eval, ref_rand, tflm_rand, litert_default) -> dict:
+    """Comparisons reported without a pass/fail: the default build vs TFLM, and the references among themselves."""
+    info = {"c_vs_tflm_random": ("C engine (default build) vs TFLM", verify.compare("tflm", c_rand, tflm_rand)),
+            "tflm_vs_litert_ref_random": ("TFLM vs LiteRT reference kernels (the two references)",
+                                          verify.compare("litert_builtin_ref", tflm_rand, ref_rand)),
+            "c_vs_litert_default_eval": ("C engine vs LiteRT default kernels",
+                                         verify.compare("litert_default", c_eval, litert_default))}
+    return {key: {**_entry(f"{label} (informative)", c), "passed": None} for key, (label, c) in info.items()}
+
+
 def build_target(ctx) -> dict:
     """Write ctx.out_dir/c/ (engine + kernels), compile it, compare it; returns manifest entries."""
     from edgecnn.codegen import generate, hostrun, verify
@@ -69,13 +79,7 @@ def build_target(ctx) -> dict:
     for _, c in checks.values():
         console.print(c.line())
     verification = {key: require(_entry(label, c)) for key, (label, c) in checks.items()}
-    info = {"c_vs_tflm_random": ("C engine (default build) vs TFLM", verify.compare("tflm", c_rand, tflm_rand)),
-            "tflm_vs_litert_ref_random": ("TFLM vs LiteRT reference kernels (the two references)",
-                                          verify.compare("litert_builtin_ref", tflm_rand, ref_rand)),
-            "c_vs_litert_default_eval": ("C engine vs LiteRT default kernels",
-                                         verify.compare("litert_default", c_eval, np.asarray(ctx.int8_out)))}
-    for key, (label, c) in info.items():
-        verification[key] = {**_entry(f"{label} (informative)", c), "passed": None}
+    verification |= _informative(verify, c_rand, c_eval, ref_rand, tflm_rand, np.asarray(ctx.int8_out))
     acc = float((c_eval.astype(np.int32).argmax(1) == np.asarray(ctx.eval_y)).mean())
     return {
         "c_engine": {
