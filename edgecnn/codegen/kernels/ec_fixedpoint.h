@@ -20,12 +20,11 @@ static inline int32_t ec_srdhm(int32_t a, int32_t b)
         return INT32_MAX;
     }
     ab = (int64_t)a * (int64_t)b;
-    /* gemmlowp divides by 2^31 truncating toward zero after adding a nudge
-     * of +-2^30; a shift avoids a 64-bit division on Cortex-M. */
-    if (ab >= 0) {
-        return (int32_t)((ab + ((int64_t)1 << 30)) >> 31);
-    }
-    return (int32_t)((ab + 1 - ((int64_t)1 << 30) + (((int64_t)1 << 31) - 1)) >> 31);
+    /* gemmlowp adds a nudge of 2^30 (ab >= 0) or 1 - 2^30 (ab < 0) and
+     * divides by 2^31 truncating toward zero. For ab < 0 that truncation is
+     * floor((ab + 1 - 2^30 + 2^31 - 1) / 2^31) = (ab + 2^30) >> 31, the same
+     * expression as for ab >= 0: one branch-free shift, no 64-bit division. */
+    return (int32_t)((ab + ((int64_t)1 << 30)) >> 31);
 }
 
 /* x / 2^exponent rounded to nearest, ties away from zero. */
