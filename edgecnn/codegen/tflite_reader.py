@@ -84,6 +84,16 @@ def _opcode_names(schema) -> dict[int, str]:
     return {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 
 
+def _opcode_name(oc, names: dict[int, str]) -> str:
+    """BUILTIN name; custom ops as CUSTOM(<their code>) so an error can name them."""
+    # Codes above 127 live in builtinCode only; deprecatedBuiltinCode keeps old files readable.
+    name = names.get(max(oc.builtinCode, oc.deprecatedBuiltinCode), f"BUILTIN_{oc.builtinCode}")
+    if name == "CUSTOM":
+        code = oc.customCode.decode() if isinstance(oc.customCode, bytes) else str(oc.customCode)
+        return f"CUSTOM({code})"
+    return name
+
+
 def _options(op) -> dict:
     """Builtin options as a dict of snake-less flatbuffer field names (e.g. strideW)."""
     if op.builtinOptions is None:
@@ -125,7 +135,7 @@ def read_tflite(path: str | Path) -> Graph:
         n = 0 if not model.subgraphs else len(model.subgraphs)
         raise EdgecnnError(f"{path} has {n} subgraphs; the C engine supports models with exactly 1")
     names = _opcode_names(schema)
-    codes = [names.get(max(oc.builtinCode, oc.deprecatedBuiltinCode), f"code {oc.builtinCode}") for oc in model.operatorCodes]
+    codes = [_opcode_name(oc, names) for oc in model.operatorCodes]
     g = model.subgraphs[0]
     tensors = tuple(_tensor(i, t, model.buffers) for i, t in enumerate(g.tensors))
     ops = tuple(

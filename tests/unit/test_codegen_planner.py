@@ -62,3 +62,21 @@ def test_offsets_are_word_aligned():
     p = planner.plan(g, calls)
     assert all(off % planner.ALIGN == 0 for kind, off in p.places.values() if kind == "arena")
     assert p.arena_bytes % planner.ALIGN == 0
+
+
+def test_reader_and_names_reject_bad_input(tmp_path):
+    import pytest
+
+    from edgecnn.codegen import c_name
+    from edgecnn.codegen.tflite_reader import read_tflite
+    from edgecnn.errors import EdgecnnError
+
+    bad = tmp_path / "model.tflite"
+    bad.write_bytes(b"PK\x03\x04 not a flatbuffer")
+    with pytest.raises(EdgecnnError, match="not a TFLite flatbuffer"):
+        read_tflite(bad)
+    with pytest.raises(EdgecnnError, match="no .tflite model"):
+        read_tflite(tmp_path / "missing.tflite")
+    assert c_name("fashion-mnist") == "fashion_mnist"
+    with pytest.raises(EdgecnnError, match="C identifier"):
+        c_name("10classes")
