@@ -33,7 +33,8 @@ ADAM_SLOTS = 2
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS,
+                   help="data sets to (re)build and bench; the others' earlier results are kept")
     p.add_argument("--runs", type=int, default=1000, help="timed single-image calls per runtime")
     p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
@@ -105,6 +106,8 @@ def summary_row(item: dict) -> dict:
         "cortex_m4": {k: runtimes.get("c-cortex-m4", {}).get(k)
                       for k in ("flash_bytes", "ram_bytes", "instructions_per_inference")},
         "ratios": b["ratios"],
+        "benched_utc": b["created_utc"], "bench_command": b["command"], "build_command": m["command"],
+        "load_avg_1_5_15_min": b["machine"].get("load_avg_1_5_15_min"),
     })
     return row
 
@@ -145,15 +148,16 @@ def markdown(rows: list[dict], machine: dict, date: str, command: str) -> str:
 
 
 def accuracy_lines(rows: list[dict]) -> list[str]:
-    out = ["Top-1 accuracy:", "", "| data set | paper | ours, float (Keras) | ours, int8 (LiteRT) | evaluated on |",
-           "|:---|---:|---:|---:|:---|"]
+    out = ["Top-1 accuracy:", "", "| data set | paper | ours, float (Keras) | ours, int8 (LiteRT) | evaluated on "
+           "| benched (UTC), load avg 1 min |", "|:---|---:|---:|---:|:---|:---|"]
     for r in rows:
         paper = f"{100 * r['paper_top1_acc']:.0f}%"
         if r["status"] != "ok":
-            out.append(f"| {r['dataset_label']} | {paper} | not reproduced: {r['reason']} | | |")
+            out.append(f"| {r['dataset_label']} | {paper} | not reproduced: {r['reason']} | | | |")
         else:
+            load = (r.get("load_avg_1_5_15_min") or ["?"])[0]
             out.append(f"| {r['dataset_label']} | {paper} | {_pct(r['float_top1_acc'])} | "
-                       f"{_pct(r['int8_top1_acc'])} | {r['evaluation']} |")
+                       f"{_pct(r['int8_top1_acc'])} | {r['evaluation']} | {r['benched_utc']}, {load} |")
     return out
 
 
@@ -203,8 +207,8 @@ def size_lines() -> list[str]:
     plain, adam = p * BYTES_PER_FLOAT32, p * BYTES_PER_FLOAT32 * (1 + ADAM_SLOTS)
     return ["", "About the paper's \"0.17 MB\": its 14,862 parameters as float32 take "
             f"{plain:,} bytes ({plain / 2**20:.3f} MiB). With the two Adam moments that a Keras file saved "
-            f"after training also stores, that is {adam:,} bytes ({adam / 2**20:.3f} MiB), which matches "
-            "0.17 MB; our .keras files hold the same kind of optimizer state (row above). The deployable "
+            f"after training also stores, that is {adam:,} bytes ({adam / 1e6:.3f} MB, {adam / 2**20:.3f} MiB), "
+            "which matches \"0.17 MB\" read as MiB; our .keras files hold the same kind of optimizer state (row above). The deployable "
             "int8 model is the .tflite (weights, quantization parameters and graph) or the C engine's weights."]
 
 
@@ -233,12 +237,29 @@ def write_plot(rows: list[dict], path: Path) -> None:
     fig.savefig(path)
 
 
+def dataset_row(dataset: str, args: argparse.Namespace) -> dict:
+    """Build and bench a requested data set, or reuse its earlier <out>/<dataset>/summary.json.
+
+    Trainings finish at different times: re-running one data set keeps the others' rows
+    (each row records its own date, machine and command).
+    """
+    saved = args.out / dataset / "summary.json"
+    if dataset not in args.datasets:
+        if saved.is_file():
+            return json.loads(saved.read_text())
+        return summary_row({"dataset": dataset, "status": "missing", "reason": "not run yet"})
+    row = summary_row(bench_one(dataset, args))
+    if row["status"] == "ok":
+        saved.write_text(json.dumps(row, indent=1) + "\n")
+    return row
+
+
 def main(argv: list[str]) -> int:
     from edgecnn.bench.machine import machine_info, versions
 
     args = parse_args(argv)
     command = shlex.join(["python", "benchmarks/reproduce.py", *argv])
-    rows = [summary_row(bench_one(ds, args)) for ds in args.datasets]
+    rows = [dataset_row(ds, args) for ds in DATASETS]
     machine = machine_info()
     date = datetime.date.today().isoformat()
     args.out.mkdir(parents=True, exist_ok=True)
