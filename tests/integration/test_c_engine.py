@@ -99,7 +99,7 @@ def test_mnist_matches_litert_reference_and_tflm(mnist):
 def test_mnist_sanitizers_clean(mnist, tmp_path):
     path, gen, exe, _ = mnist
     x = verify.random_inputs(gen.input_shape, 1000, seed=0)
-    asan = hostrun.compile_host(gen, tmp_path / "asan", "gcc", "-O1", hostrun.SANITIZE)
+    asan = hostrun.compile_host(gen, tmp_path / "asan", "gcc", "-O2", hostrun.SANITIZE)
     env_out = hostrun.run_host(asan, x, 10).outputs  # raises on any ASan/UBSan report (no recovery)
     assert np.array_equal(env_out, hostrun.run_host(exe, x, 10).outputs)
 
