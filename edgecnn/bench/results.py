@@ -12,7 +12,9 @@ from edgecnn.bench.base import dequantize
 from edgecnn.bench.timing import LatencyStats
 
 LATENCY_KEYS = tuple(LatencyStats.__dataclass_fields__)
-AGREEMENT_KEYS = ("agreement_reference", "max_abs_diff_vs_ref", "max_abs_diff_vs_ref_unit", "top1_agreement_vs_ref")
+AGREEMENT_KEYS = ("agreement_reference", "max_abs_diff_vs_ref", "max_abs_diff_vs_ref_unit", "top1_agreement_vs_ref",
+                  # int8 rows only, when litert-int8-ref ran
+                  "max_abs_diff_vs_ref_kernels_lsb", "top1_agreement_vs_ref_kernels")
 MEMORY_KEYS = ("flash_bytes", "ram_bytes", "arena_bytes", "weights_bytes", "instructions_per_inference")
 MCU_KEYS = ("mcu_images_checked", "mcu_output_mismatches_vs_c_host", "mcu_compiler_opt")
 ROW_KEYS = ("runtime", "status", "skip_reason", "description", "precision", "artifact", "artifact_bytes",
@@ -73,6 +75,20 @@ def agreement(res: RuntimeResult, ref: np.ndarray, out_quant: dict, ref_name: st
     top1 = float(np.mean(out.argmax(axis=1) == ref.argmax(axis=1)))
     return {"agreement_reference": ref_name, "max_abs_diff_vs_ref": value, "max_abs_diff_vs_ref_unit": unit,
             "top1_agreement_vs_ref": round(top1, 6)}
+
+
+def agreement_with_ref_kernels(res: RuntimeResult, ref_kernels: np.ndarray) -> dict:
+    """int8 outputs vs LiteRT's reference kernels (BUILTIN_REF), the arithmetic TFLM and the C engine implement.
+
+    The default LiteRT int8 path (XNNPACK) rounds differently, so a runtime can
+    match the reference kernels and still differ from the main reference by several LSB.
+    res.outputs, ref_kernels: (N, classes) int8. Empty for float runtimes.
+    """
+    if res.precision != "int8" or res.outputs is None:
+        return {}
+    diff = np.abs(res.outputs.astype(np.int32) - ref_kernels.astype(np.int32)).max()
+    top1 = float(np.mean(res.outputs.argmax(axis=1) == ref_kernels.argmax(axis=1)))
+    return {"max_abs_diff_vs_ref_kernels_lsb": int(diff), "top1_agreement_vs_ref_kernels": round(top1, 6)}
 
 
 # Ratios the issue asks for: (key, numerator runtime, denominator runtime), on the p50 latency.

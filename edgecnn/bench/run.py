@@ -17,8 +17,8 @@ from edgecnn import __version__
 from edgecnn.bench.base import Runtime, float_images, quantize_images
 from edgecnn.bench.builddir import DEFAULT_BUILD_DIR, ArtifactRefused, BuildDir, open_build
 from edgecnn.bench.machine import machine_info, versions
-from edgecnn.bench.results import RuntimeResult, agreement, ratios
-from edgecnn.bench.runtimes import REFERENCE, RUNTIMES
+from edgecnn.bench.results import RuntimeResult, agreement, agreement_with_ref_kernels, ratios
+from edgecnn.bench.runtimes import REF_KERNELS, REFERENCE, RUNTIMES
 from edgecnn.bench.timing import summarize
 from edgecnn.console import console, progress
 from edgecnn.errors import EdgecnnError
@@ -68,9 +68,12 @@ def bench(opts: BenchOptions, command: str | None = None) -> dict:
         ref = next((r for r in results if r.runtime == REFERENCE and r.ok), None)
         if ref is None and REFERENCE not in names:
             ref = run_one(RUNTIMES[REFERENCE](), build, inputs, ev.y, replace(opts, runs=1, warmup=0), bar)
+    kernels = next((r for r in results if r.runtime == REF_KERNELS and r.ok), None)
     for r in results:
         if r.ok and r.outputs is not None and ref is not None and ref.ok:
             r.agreement = agreement(r, ref.outputs, build.manifest["output"], REFERENCE)
+        if r.ok and kernels is not None:
+            r.agreement.update(agreement_with_ref_kernels(r, kernels.outputs))
     return assemble(build, ev, opts, results, command)
 
 

@@ -136,8 +136,10 @@ class OnnxRuntimeInt8(_OnnxRuntime):
     artifact = "model_int8.onnx"
 
 
-# The reference every other runtime is compared with (outputs and latency ratios).
+# The reference every other runtime is compared with (outputs and latency ratios), and the
+# reference-kernel runtime int8 rows are also compared with when it ran.
 REFERENCE = "litert-int8"
+REF_KERNELS = "litert-int8-ref"
 
 RUNTIMES: dict[str, type[Runtime]] = {cls.name: cls for cls in (
     KerasFloat, LiteRTFloat, LiteRTInt8, LiteRTInt8Ref, TFLM,

@@ -88,6 +88,9 @@ def test_json_has_every_field_for_every_runtime(cli_result, built):
         assert row["agreement_reference"] == "litert-int8"
         assert row["max_abs_diff_vs_ref_unit"] == ("int8_lsb" if row["precision"] == "int8" else "probability")
         assert 0.0 <= row["top1_agreement_vs_ref"] <= 1.0
+        if row["precision"] == "int8":
+            assert isinstance(row["max_abs_diff_vs_ref_kernels_lsb"], int), name
+            assert 0.0 <= row["top1_agreement_vs_ref_kernels"] <= 1.0
     for key in ("cpu_model", "cpu_cores_logical", "cpu_cores_usable"):
         assert result["machine"][key]
     assert result["versions"]["ai-edge-litert"] and result["versions"]["onnxruntime"]
@@ -132,6 +135,7 @@ def test_agreement_is_measured_against_litert_int8(cli_result):
     print({n: (r["max_abs_diff_vs_ref"], r["max_abs_diff_vs_ref_unit"], r["top1_agreement_vs_ref"])
            for n, r in rows.items() if r["status"] == "ok"})
     assert rows["litert-int8"]["max_abs_diff_vs_ref"] == 0 and rows["litert-int8"]["top1_agreement_vs_ref"] == 1.0
+    assert rows["litert-int8-ref"]["max_abs_diff_vs_ref_kernels_lsb"] == 0
     for name, row in rows.items():
         if row["status"] == "ok" and row["latency_source"] is not None:
             assert row["max_abs_diff_vs_ref"] is not None, name

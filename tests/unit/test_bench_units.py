@@ -153,3 +153,14 @@ def test_engine_that_does_not_compile_is_a_skipped_row_with_the_compiler_message
     row = result["runtimes"][0]
     assert row["runtime"] == "c-host" and row["status"] == "skipped"
     assert row["skip_reason"].startswith("could not load: gcc could not compile") and "broken_model.c" in row["skip_reason"]
+
+
+def test_agreement_with_reference_kernels_only_for_int8_rows():
+    from edgecnn.bench.results import agreement_with_ref_kernels
+
+    ref = np.array([[-128, 100, -100], [50, -128, 60]], dtype=np.int8)
+    got = ref.astype(int)
+    got[0, 0] += 3
+    a = agreement_with_ref_kernels(_res("tflm", "int8", got.astype(np.int8)), ref)
+    assert a == {"max_abs_diff_vs_ref_kernels_lsb": 3, "top1_agreement_vs_ref_kernels": 1.0}
+    assert agreement_with_ref_kernels(_res("keras-float", "float", dequantize(ref, Q)), ref) == {}
