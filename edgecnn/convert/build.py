@@ -177,7 +177,9 @@ def _build_into(tmp: Path, req: BuildRequest, targets: list[str], model, model_p
                          "macs": count_macs(model)},
         "input": tflite.q_in.as_dict(), "output": tflite.q_out.as_dict(), "ops": tflite.ops,
         "calibration": calibration, "evaluation": evaluation,
-        "verification": {"int8_reference": "LiteRT int8 with its default kernels (XNNPACK), one thread"},
+        "verification": {"int8_references": (
+            "accuracy, ONNX and ORT: LiteRT int8 with its default kernels (XNNPACK), one thread; TFLM: LiteRT "
+            "int8 reference kernels (TFLite's integer arithmetic, which TFLM implements)")},
     }
     return _run_targets(ctx, targets, manifest)
 

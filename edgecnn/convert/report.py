@@ -50,8 +50,10 @@ def accuracy(dataset: str, ev, keras_out: np.ndarray, int8_out: np.ndarray, max_
 
 def _check_row(entry: dict) -> str:
     if "max_abs_diff_lsb" in entry:
-        return (f"max diff {entry['max_abs_diff_lsb']} LSB (<= {entry['tolerance_lsb']}), "
-                f"top-1 agreement {entry['top1_agreement']:.4f}")
+        bound = f" (<= {entry['tolerance_lsb']})" if entry.get("passed") is not None else ""
+        differ = (f", {entry['outputs_differing']} of {entry['n_outputs']} outputs differ"
+                  if "n_outputs" in entry else "")
+        return f"max diff {entry['max_abs_diff_lsb']} LSB{bound}{differ}, top-1 agreement {entry['top1_agreement']:.4f}"
     if "max_abs_diff" in entry:
         return f"max diff {entry['max_abs_diff']:.2e} (<= {entry['tolerance']:.0e}), top-1 agreement {entry['top1_agreement']:.4f}"
     if "bytes_parsed" in entry:
@@ -64,7 +66,8 @@ def summary(out: Path, manifest: dict, seconds: float) -> None:
     checks = Table(title="verification", show_header=False, box=None)
     for key, entry in manifest.get("verification", {}).items():
         if isinstance(entry, dict) and "check" in entry:
-            checks.add_row("[green]ok[/]", entry["check"], _check_row(entry))
+            mark = "[green]ok[/]" if entry.get("passed") else "[cyan]info[/]"
+            checks.add_row(mark, entry["check"], _check_row(entry))
     compile_entry = manifest.get("verification", {}).get("tflm_compile", {})
     for key in ("host_gxx", "cortex_m4_gxx"):
         value = compile_entry.get(key)

@@ -44,12 +44,15 @@ def run_keras(model, x: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def run_litert(tflite: bytes, x: np.ndarray, label: str) -> np.ndarray:
-    """LiteRT with its default kernels (XNNPACK where it applies), what a phone app runs."""
-    from ai_edge_litert.interpreter import Interpreter
+def run_litert(tflite: bytes, x: np.ndarray, label: str, reference_kernels: bool = False) -> np.ndarray:
+    """LiteRT with its default kernels (XNNPACK where it applies; what a phone app runs), or with its
+    reference kernels: TFLite's integer arithmetic, which TFLM and MCU kernels implement. XNNPACK
+    requantizes in float32, so on int8 models the two can differ by several LSB."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+    resolver = OpResolverType.BUILTIN_REF if reference_kernels else OpResolverType.AUTO
     with quiet():  # LiteRT announces its XNNPACK delegate on stderr
-        it = Interpreter(model_content=tflite, num_threads=1)
+        it = Interpreter(model_content=tflite, num_threads=1, experimental_op_resolver_type=resolver)
         it.allocate_tensors()
     din, dout = it.get_input_details()[0], it.get_output_details()[0]
     if din["dtype"] == np.int8:

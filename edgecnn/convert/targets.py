@@ -74,7 +74,7 @@ class BuildContext:
     eval_y: Any  # (N,) labels
     eval_description: str
     keras_out: Any  # (N, classes) float32 Keras outputs on eval_x
-    int8_out: Any  # (N, classes) int8 LiteRT outputs on eval_x (the int8 reference)
+    int8_out: Any  # (N, classes) int8 outputs of LiteRT's default kernels (XNNPACK) on eval_x
     provenance: str  # "// ..." lines to start generated sources with
     command: str
     extra: dict = field(default_factory=dict)  # targets may leave values here for later targets
