@@ -21,6 +21,7 @@ from edgecnn.bench.results import RuntimeResult, agreement, agreement_with_ref_k
 from edgecnn.bench.runtimes import REF_KERNELS, REFERENCE, RUNTIMES
 from edgecnn.bench.timing import summarize
 from edgecnn.console import console, progress
+from edgecnn.convert.quiet import quiet
 from edgecnn.errors import EdgecnnError
 
 
@@ -87,7 +88,8 @@ def run_one(rt: Runtime, build: BuildDir, inputs: dict, labels: np.ndarray, opts
     task = bar.add_task(rt.name, total=len(xs) + opts.runs, status="loading")
     try:
         try:
-            rt.load(build, opts)
+            with quiet():  # LiteRT and TFLM announce delegates and allocations from C++
+                rt.load(build, opts)
         except ArtifactRefused:
             raise
         except EdgecnnError as err:  # e.g. a toolchain that is present but cannot build the engine
