@@ -143,7 +143,7 @@ def export_ort(onnx_path: Path, out_dir: Path, prefix: list[str]) -> tuple[Path,
 def build_target(ctx) -> dict:
     """`onnx` target: float and int8 ONNX, each run in onnxruntime against its reference."""
     from edgecnn.convert.runners import run_onnx
-    from edgecnn.convert.verify import compare_float, compare_int8, require
+    from edgecnn.convert.verify import CROSS_KERNEL_FRACTION, compare_float, compare_int8, require
 
     f_path, q_path = ctx.out_dir / "model_float.onnx", ctx.out_dir / "model_int8.onnx"
     export_float(ctx.model, f_path)
@@ -153,14 +153,14 @@ def build_target(ctx) -> dict:
     return {"verification": {
         "onnx_float_vs_keras": require(compare_float("model_float.onnx (onnxruntime) vs Keras", f_out, ctx.keras_out)),
         "onnx_int8_vs_litert_int8": require(compare_int8("model_int8.onnx (onnxruntime) vs LiteRT int8",
-                                                         q_out, ctx.int8_out, tol_lsb=1)),
+                                                         q_out, ctx.int8_out, 1, CROSS_KERNEL_FRACTION)),
     }}
 
 
 def build_ort_target(ctx) -> dict:
     """`ort` target: model_int8.ort + reduced-operator config, run in onnxruntime against LiteRT int8."""
     from edgecnn.convert.runners import run_onnx
-    from edgecnn.convert.verify import compare_int8, require
+    from edgecnn.convert.verify import CROSS_KERNEL_FRACTION, compare_int8, require
 
     prefix = no_aslr_prefix()
     ort_path, cfg_path = export_ort(ctx.out_dir / "model_int8.onnx", ctx.out_dir, prefix)
@@ -171,7 +171,7 @@ def build_ort_target(ctx) -> dict:
                 "converter": "python -m onnxruntime.tools.convert_onnx_models_to_ort",
                 "address_randomization_off": bool(prefix)},
         "verification": {"ort_vs_litert_int8": require(compare_int8(
-            "model_int8.ort (onnxruntime) vs LiteRT int8", got, ctx.int8_out, tol_lsb=1))},
+            "model_int8.ort (onnxruntime) vs LiteRT int8", got, ctx.int8_out, 1, CROSS_KERNEL_FRACTION))},
     }
     if not prefix:
         entry["reproducibility"] = {"not_byte_identical": {ort_path.name: ORT_NOT_REPRODUCIBLE}}

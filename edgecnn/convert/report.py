@@ -51,6 +51,9 @@ def accuracy(dataset: str, ev, keras_out: np.ndarray, int8_out: np.ndarray, max_
 def _check_row(entry: dict) -> str:
     if "max_abs_diff_lsb" in entry:
         bound = f" (<= {entry['tolerance_lsb']})" if entry.get("passed") is not None else ""
+        if "outputs_beyond_tolerance" in entry:
+            bound = (f" ({entry['outputs_beyond_tolerance']} beyond {entry['tolerance_lsb']} LSB, "
+                     f"<= {entry['allowed_fraction_beyond_tolerance']:.1%} allowed)")
         differ = (f", {entry['outputs_differing']} of {entry['n_outputs']} outputs differ"
                   if "n_outputs" in entry else "")
         return f"max diff {entry['max_abs_diff_lsb']} LSB{bound}{differ}, top-1 agreement {entry['top1_agreement']:.4f}"

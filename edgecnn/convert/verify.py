@@ -25,13 +25,29 @@ COMPILERS = {
 }
 
 
-def compare_int8(label: str, got: np.ndarray, ref: np.ndarray, tol_lsb: int) -> dict:
-    """Int8 outputs (N, classes) of two runtimes: max |diff| in LSB, top-1 agreement, pass if <= tol_lsb."""
+# int8 ONNX runs on onnxruntime's MLAS kernels, LiteRT's default on XNNPACK: both requantize in
+# float32 but round rare ties differently, and a tie in an early layer can reach the softmax as a
+# few LSB (shipped MNIST model, full test set: 4 of 100,000 outputs, at most 4 LSB). A conversion
+# error (scale, zero point, layout) changes most outputs, so at most 0.1% may exceed the tolerance.
+CROSS_KERNEL_FRACTION = 0.001
+
+
+def compare_int8(label: str, got: np.ndarray, ref: np.ndarray, tol_lsb: int, allowed_fraction: float = 0.0) -> dict:
+    """Int8 outputs (N, classes) of two runtimes: max |diff| in LSB, top-1 agreement.
+
+    Passes when at most `allowed_fraction` of the outputs differ by more than tol_lsb and (when
+    allowed_fraction > 0) top-1 agrees on at least 1 - allowed_fraction of the images.
+    """
     diff = np.abs(got.astype(np.int32) - ref.astype(np.int32))
-    return {"check": label, "max_abs_diff_lsb": int(diff.max()), "tolerance_lsb": tol_lsb,
-            "outputs_differing": int((diff > 0).sum()), "n_outputs": int(diff.size),
-            "top1_agreement": float((got.argmax(1) == ref.argmax(1)).mean()),
-            "passed": bool(diff.max() <= tol_lsb)}
+    beyond = int((diff > tol_lsb).sum())
+    agreement = float((got.argmax(1) == ref.argmax(1)).mean())
+    passed = beyond <= int(allowed_fraction * diff.size) and (allowed_fraction == 0 or agreement >= 1 - allowed_fraction)
+    entry = {"check": label, "max_abs_diff_lsb": int(diff.max()), "tolerance_lsb": tol_lsb,
+             "outputs_differing": int((diff > 0).sum()), "n_outputs": int(diff.size),
+             "top1_agreement": agreement, "passed": bool(passed)}
+    if allowed_fraction:
+        entry.update(outputs_beyond_tolerance=beyond, allowed_fraction_beyond_tolerance=allowed_fraction)
+    return entry
 
 
 def compare_float(label: str, got: np.ndarray, ref: np.ndarray, tol: float = FLOAT_TOL) -> dict:
