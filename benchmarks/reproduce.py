@@ -90,6 +90,7 @@ def summary_row(item: dict) -> dict:
     runtimes = {r["runtime"]: r for r in b["runtimes"]}
     params = m["source_model"]["params"]
     row.update({
+        "dataset_label": m.get("dataset_label", LABELS[ds]),
         "params": params,
         "keras_file_bytes": item["keras_bytes"],
         **{f"keras_{k}": v for k, v in keras_breakdown(item["model"]).items()},
