@@ -57,12 +57,22 @@ def run(datasets, methods, seeds, epochs, limit, work: Path, on_row, done: list[
                 m = train(TrainConfig(dataset=ds, method=method, epochs=epochs, seed=seed, limit=limit, out=out))
                 model = keras.models.load_model(out / "model.keras", compile=False)
                 rows.append({"dataset": ds, "method": method, "seed": seed, "epochs": epochs, "limit": limit,
+                             "recipe": m["recipe"],
                              "float_top1_acc": m["test_top1_acc_float"],
                              "int8_top1_acc": int8_accuracy(model, ds, seed),
                              "wall_time_s": round(time.monotonic() - t0, 1)})
                 print(json.dumps(rows[-1]), flush=True)
                 on_row(rows)
     return rows
+
+
+def _recipe(dataset: str, epochs: int) -> dict:
+    """The recipe a run would use now, as metrics.json records it (a changed recipe invalidates old runs)."""
+    from dataclasses import asdict
+
+    from edgecnn.train.recipes import recipe_for
+
+    return json.loads(json.dumps(asdict(recipe_for(dataset, epochs))))
 
 
 def summarize(rows: list[dict]) -> list[dict]:
@@ -119,7 +129,8 @@ def main() -> None:
     done = []
     if args.resume and old.exists():
         prev = json.loads(old.read_text())
-        done = [r for r in prev["runs"] if r["epochs"] == args.epochs and r["limit"] == args.limit]
+        done = [r for r in prev["runs"] if r["epochs"] == args.epochs and r["limit"] == args.limit
+                and r.get("recipe") == _recipe(r["dataset"], args.epochs)]
     rows = run(args.datasets, args.methods, args.seeds, args.epochs, args.limit, args.work, write, done)
     print(markdown(summarize(rows), args))
 
