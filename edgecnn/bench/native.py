@@ -39,7 +39,7 @@ def engine_sources(build: BuildDir) -> list[Path]:
     """Every c/*.c and c/*.h, sha256-checked (an unlisted one is refused); returns the .c files to compile."""
     on_disk = sorted(p for p in (build.path / "c").glob("*.[ch]"))
     paths = [build.artifact(str(p.relative_to(build.path))) for p in on_disk]
-    return [p for p in paths if p.suffix == ".c" and "main" not in p.stem]
+    return [p for p in paths if p.suffix == ".c"]
 
 
 class _CEngine(Runtime):
