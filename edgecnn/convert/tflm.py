@@ -154,7 +154,7 @@ def write(out_dir: Path, files: dict[str, str]) -> list[Path]:
 def build_target(ctx) -> dict:
     """`tflite-micro` target: render the five files, then verify bytes, outputs and compilation."""
     from edgecnn.convert.runners import run_litert, run_tflm
-    from edgecnn.convert.verify import compare_int8, compile_checks, header_roundtrip, require
+    from edgecnn.convert.verify import CROSS_KERNEL_FRACTION, compare_int8, compile_checks, header_roundtrip, require
 
     version = _tflm_version()
     arena = measure_arena(ctx.tflite_int8, ctx.q_in)
@@ -167,7 +167,13 @@ def build_target(ctx) -> dict:
     got = run_tflm(ctx.tflite_int8, ctx.eval_x, ctx.q_in, arena.measured_bytes)
     # TFLM implements TFLite's reference integer arithmetic; LiteRT's default XNNPACK kernels do not.
     ref = run_litert(ctx.tflite_int8, ctx.eval_x, "LiteRT int8 reference kernels", reference_kernels=True)
-    vs_litert = require(compare_int8("TFLM vs LiteRT int8 reference kernels", got, ref, tol_lsb=1))
+    # LiteRT's reference FULLY_CONNECTED rounds its requantization in double precision, TFLM's in
+    # fixed point: the logits can differ by 1 LSB, and the SOFTMAX after them can turn that into
+    # several LSB of probability (shipped MNIST model, full test set: 2 of 100,000 outputs, 9 LSB,
+    # top-1 identical). So at most 0.1% of outputs may exceed 1 LSB; a wrong model or arena would
+    # change most outputs. The C engine's own checks pin each rounding exactly (docs/c_engine.md).
+    vs_litert = require(compare_int8("TFLM vs LiteRT int8 reference kernels", got, ref, tol_lsb=1,
+                                     allowed_fraction=CROSS_KERNEL_FRACTION))
     vs_litert["tflm_top1_acc"] = float((got.argmax(1) == ctx.eval_y).mean())
     default_vs_ref = compare_int8("LiteRT int8 default (XNNPACK) vs reference kernels", ctx.int8_out, ref, tol_lsb=0)
     default_vs_ref.update(passed=None, informative="not a check: XNNPACK requantizes in float32")

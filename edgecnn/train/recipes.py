@@ -34,13 +34,15 @@ class Recipe:
     weight_decay: float = 0.0  # > 0: AdamW with decoupled weight decay instead of Adam
 
 
-DIGITS = Augment(rotation_deg=10, zoom=0.1, shift=0.1, brightness=0.1, contrast=0.2, hflip=False)
+# Mild for digits: with 15k parameters the first MNIST run (rotation 10, zoom/shift 0.1, contrast 0.2)
+# fit the augmented view to only 99.1% and reached 99.32% test; capacity, not overfitting, limited it.
+DIGITS = Augment(rotation_deg=7, zoom=0.05, shift=0.08, brightness=0.05, contrast=0.1, hflip=False)
 CLOTHES = Augment(rotation_deg=8, zoom=0.1, shift=0.08, brightness=0.1, contrast=0.2, hflip=True)
 OBJECTS = Augment(rotation_deg=8, zoom=0.1, shift=0.125, brightness=0.15, contrast=0.25, hflip=True, fill="reflect")
 
 RECIPES: dict[str, Recipe] = {
     "mnist": Recipe(epochs=12, batch_size=128, lr=3e-3, warmup_epochs=0.5, finetune_fraction=0.25,
-                    finetune_lr=5e-4, augment=DIGITS),
+                    finetune_lr=2e-4, augment=DIGITS),
     "fashion-mnist": Recipe(epochs=15, batch_size=128, lr=3e-3, warmup_epochs=0.5, finetune_fraction=0.25,
                             finetune_lr=5e-4, augment=CLOTHES),
     "cifar10": Recipe(epochs=24, batch_size=128, lr=3e-3, warmup_epochs=1.0, finetune_fraction=0.2,
