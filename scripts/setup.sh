@@ -23,7 +23,10 @@ if ((${#missing[@]})); then
 fi
 
 PY=${PYTHON:-python3}
-if ! $PY -c "import edgecnn, pytest, tflite_micro, ai_edge_litert, onnxruntime, tf2onnx" 2>/dev/null; then
+# Reinstall when the dependencies are missing or edgecnn is installed from another checkout.
+here=$(pwd -P)
+if ! (cd /tmp && $PY -c "import os, sys, edgecnn, pytest, tflite_micro, ai_edge_litert, onnxruntime, tf2onnx
+sys.exit(os.path.dirname(os.path.dirname(os.path.realpath(edgecnn.__file__))) != sys.argv[1])" "$here") 2>/dev/null; then
   echo "setup: installing edgecnn and its Python dependencies"
   $PY -m pip install -q -e '.[dev]'
 fi
