@@ -1,8 +1,9 @@
 """Per-layer summaries of a Keras model: output shape, params, MACs, int8 activation bytes.
 
 `edgecnn inspect` prints these; training records the totals in metrics.json.
-MACs count multiply-accumulates of Conv2D, DepthwiseConv2D and Dense; pooling,
-activations and BatchNormalization (folded at conversion) count zero.
+MACs count multiply-accumulates of Conv2D, DepthwiseConv2D and Dense (the
+converter's layer table, edgecnn/convert/layers.py); pooling, activations and
+BatchNormalization (folded at conversion) count zero.
 """
 
 from dataclasses import asdict, dataclass
@@ -20,30 +21,23 @@ class LayerRow:
     activation_bytes: int  # int8 output tensor bytes, batch 1
 
 
-def _macs_keras(layer, out_shape) -> int:
-    kind = type(layer).__name__
-    spatial = int(np.prod(out_shape[:-1])) if len(out_shape) > 1 else 1
-    if kind == "Conv2D":
-        kh, kw, cin, cout = layer.kernel.shape
-        return spatial * cout * kh * kw * cin
-    if kind == "DepthwiseConv2D":
-        kh, kw, cin, mult = layer.kernel.shape
-        return spatial * cin * mult * kh * kw
-    if kind == "Dense":
-        cin, cout = layer.kernel.shape
-        return cin * cout
-    return 0
-
-
 def keras_rows(model) -> list[LayerRow]:
-    """One row per layer of a Keras functional model (batch dimension dropped)."""
+    """One row per layer of a Keras functional model (batch dimension dropped).
+
+    MACs come from the converter's one table of supported layers; a layer outside it raises
+    EdgecnnError naming it and the supported ones.
+    """
+    from edgecnn.convert.layers import LAYERS, check_layers, flat_layers
+
+    check_layers(model)
     rows = []
-    for layer in model.layers:
-        if type(layer).__name__ == "InputLayer":
+    for layer in flat_layers(model):
+        kind = type(layer).__name__
+        if kind == "InputLayer":
             continue
         out_shape = tuple(int(d) for d in layer.output.shape[1:])
-        rows.append(LayerRow(layer.name, type(layer).__name__, out_shape, int(layer.count_params()),
-                             int(_macs_keras(layer, out_shape)), int(np.prod(out_shape))))
+        rows.append(LayerRow(layer.name, kind, out_shape, int(layer.count_params()),
+                             int(LAYERS[kind].macs(layer)), int(np.prod(out_shape))))
     return rows
 
 
