@@ -70,7 +70,8 @@ def _call(prefix: str, pos: int, c: Lowered, plan: Plan) -> str:
         return f"    /* {c.layer}: {' + '.join(c.ops)} shares its input's buffer */\n"
     lead = c.args if c.args else [f"&{prefix}_{c.structs[-1].layer}_params"]
     args = lead + ins + [out] + ([f"{prefix}_arena + {plan.scratch[pos]}"] if c.scratch_bytes else [])
-    return f"    {c.kernel}({', '.join(args)}); /* {c.layer}: {' + '.join(c.ops)} */\n"
+    return (f"    {c.kernel}({', '.join(args)}); /* {c.layer}: {' + '.join(c.ops)} */\n"
+            f"    EC_LAYER_DONE({pos});\n")
 
 
 def header(f: ModelFacts) -> str:
@@ -126,6 +127,10 @@ def source(f: ModelFacts, graph: Graph, calls: list[Lowered], plan: Plan) -> str
         parts += [_array(a.ctype, f"{n}_{a.layer}_{a.what}", a.values) for a in c.consts]
         parts += [_struct(n, st) for st in c.structs]
         parts.append("\n")
+    parts.append("/* Profiling hook: built with -DEC_PROFILE_LAYERS, invoke() calls ec_layer_done(i) after kernel call i\n"
+                 " * (the Cortex-M4 firmware uses it to count each layer's instructions). */\n"
+                 "#ifdef EC_PROFILE_LAYERS\nvoid ec_layer_done(int index);\n#define EC_LAYER_DONE(index) ec_layer_done(index)\n"
+                 "#else\n#define EC_LAYER_DONE(index) ((void)0)\n#endif\n\n")
     if plan.arena_bytes:  # a model whose only tensors are its input and output needs none
         parts.append(f"static int8_t {n}_arena[{plan.arena_bytes}] EC_ALIGN16;\n\n")
     parts.append(f"int {n}_invoke(const int8_t *input, int8_t *output)\n{{\n"

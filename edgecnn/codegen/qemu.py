@@ -43,6 +43,7 @@ class QemuReport:
     cflags: str
     elf: str
     log: str
+    layer_instructions: dict = None  # kernel call index -> instructions per inference (profiled runs only)
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -129,11 +130,16 @@ def run(elf: Path, timeout_s: float = 600) -> tuple[int, str]:
 
 
 def check(gen: GenerateResult, images: np.ndarray, host_outputs: np.ndarray, build_dir: Path,
-          opt: str = "-Os", timeout_s: float = 600, cflags: tuple[str, ...] = ()) -> QemuReport:
+          opt: str = "-Os", timeout_s: float = 600, cflags: tuple[str, ...] = (),
+          profile_layers: bool = False) -> QemuReport:
     """Build, run under QEMU and report; `passed` needs exit 0 and every image matching.
 
     cflags: e.g. ("-DEC_NO_SIMD",) for the plain C kernels (default: SMLAD kernels on the M4).
+    profile_layers: also count each kernel call's instructions (layer_instructions, keyed by
+    the call's index in gen.calls); the hook calls add a few instructions to the total.
     """
+    if profile_layers:
+        cflags = (*cflags, "-DEC_PROFILE_LAYERS")
     build_dir = build(gen, images, host_outputs, build_dir, opt, cflags)
     status, log = run(build_dir / "firmware.elf", timeout_s)
     (build_dir / "qemu.log").write_text(log)
@@ -143,7 +149,8 @@ def check(gen: GenerateResult, images: np.ndarray, host_outputs: np.ndarray, bui
     ram = sizes.get(".data", 0) + sizes.get(".bss", 0) + _kv(log, "stack_bytes_used")
     macs, per = _kv(log, "macs"), _kv(log, "instructions_per_inference")
     mismatches = _kv(log, "mismatches")
+    layers = {int(i): int(n) for i, n in re.findall(r"^layer (\d+) instructions=(\d+)$", log, re.M)}
     return QemuReport(status == 0 and mismatches == 0 and "result=PASS" in log, _kv(log, "images"), mismatches,
                       preds, per, _kv(log, "instructions_min"), _kv(log, "instructions_max"), macs,
                       round(per / macs, 3) if macs else 0.0, _kv(log, "stack_bytes_used"), flash, ram, opt,
-                      " ".join(cflags), str(build_dir / "firmware.elf"), log)
+                      " ".join(cflags), str(build_dir / "firmware.elf"), log, layers)

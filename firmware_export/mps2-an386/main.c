@@ -11,6 +11,38 @@
 #include "semihost.h"
 #include "test_data.h"
 
+#ifdef EC_PROFILE_LAYERS
+/* Built with -DEC_PROFILE_LAYERS (engine and firmware), invoke() calls this
+ * after each kernel call: the ticks since the previous call are that layer's. */
+#define EC_MAX_LAYERS 64
+static uint64_t layer_ticks[EC_MAX_LAYERS];
+static uint64_t layer_t0;
+
+void ec_layer_done(int index);
+void ec_layer_done(int index)
+{
+    const uint64_t t = systick_ticks();
+    if (index >= 0 && index < EC_MAX_LAYERS) {
+        layer_ticks[index] += t - layer_t0;
+    }
+    layer_t0 = systick_ticks(); /* the hook's own instructions are left out */
+}
+
+static void report_layers(uint64_t num, uint64_t den)
+{
+    int i;
+    for (i = 0; i < EC_MAX_LAYERS; ++i) {
+        if (layer_ticks[i] != 0u) {
+            sh_puts("layer ");
+            sh_put_u32((uint32_t)i);
+            sh_puts(" instructions=");
+            sh_put_u32((uint32_t)(layer_ticks[i] * num / den / TEST_COUNT));
+            sh_puts("\n");
+        }
+    }
+}
+#endif
+
 /* 2 * n instructions (subs + bne per iteration). */
 static void spin(uint32_t n)
 {
@@ -47,6 +79,9 @@ int main(void)
         const uint64_t t0 = systick_ticks();
         uint64_t n;
         int pred, same;
+#ifdef EC_PROFILE_LAYERS
+        layer_t0 = t0;
+#endif
         EC_INVOKE(&test_images[i * EC_INPUT_SIZE], output);
         n = (systick_ticks() - t0) * num / den;
         total += n;
@@ -70,6 +105,9 @@ int main(void)
     sh_put_kv("instructions_max", (uint32_t)hi);
     sh_put_kv("macs", EC_MACS);
     sh_put_kv("instructions_per_mac_x1000", (uint32_t)(total * 1000u / TEST_COUNT / EC_MACS));
+#ifdef EC_PROFILE_LAYERS
+    report_layers(num, den);
+#endif
     sh_put_kv("stack_bytes_used", stack_high_water_bytes());
     sh_put_kv("stack_bytes_reserved", stack_size_bytes());
     sh_puts(mismatches == 0 ? "result=PASS\n" : "result=FAIL\n");
