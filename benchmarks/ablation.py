@@ -131,6 +131,9 @@ def main() -> None:
         prev = json.loads(old.read_text())
         done = [r for r in prev["runs"] if r["epochs"] == args.epochs and r["limit"] == args.limit
                 and r.get("recipe") == _recipe(r["dataset"], args.epochs)]
+    from edgecnn.train import fast_kernels
+
+    fast_kernels()  # before anything imports TensorFlow, as `edgecnn train` does
     rows = run(args.datasets, args.methods, args.seeds, args.epochs, args.limit, args.work, write, done)
     print(markdown(summarize(rows), args))
 

@@ -1,6 +1,7 @@
 """`edgecnn train` end to end on a small slice of the real MNIST training split."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,7 +11,9 @@ import pytest
 
 def _train(tmp_path, *args):
     cmd = [sys.executable, "-m", "edgecnn", "train", "--dataset", "mnist", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=900)
+    # As a user's shell would run it: importing edgecnn in this process set the oneDNN switch to 0.
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=900, env=env)
 
 
 def test_two_stage_tiny_run_writes_every_output(tmp_path):
@@ -26,6 +29,7 @@ def test_two_stage_tiny_run_writes_every_output(tmp_path):
     assert [s["trainable_groups"][-1] for s in steps] == ["head", "b5", "b4", "b3", "b2", "b1"]
     assert m["params"] == 14946 and m["macs"] > 0 and 0.0 <= m["test_top1_acc_float"] <= 1.0
     assert m["command"].startswith("edgecnn train --dataset mnist")
+    assert m["machine"]["tf_onednn"] is True  # training runs on TF's oneDNN kernels
     import keras
 
     model = keras.models.load_model(out / "model.keras")
@@ -33,6 +37,7 @@ def test_two_stage_tiny_run_writes_every_output(tmp_path):
 
 
 def test_same_seed_same_metrics_and_weights(tmp_path):
+    """With oneDNN kernels on (as `edgecnn train` runs) and op determinism, two runs are bit-identical."""
     runs = []
     for k in range(2):
         out = tmp_path / f"r{k}"
