@@ -70,7 +70,7 @@ def _stage1(job: Job, epochs: float):
 def _stage2(job: Job, model, epochs: float, schedule: list[list[str]]):
     """Fine-tune `model` through the unfreezing schedule, `epochs` split evenly over the steps."""
     r = job.recipe
-    ds = job.data("concat")
+    ds = job.data(r.finetune_data)
     per_step = epochs / len(schedule)
     steps_info = []
     for i, groups in enumerate(schedule, start=1):
@@ -80,7 +80,7 @@ def _stage2(job: Job, model, epochs: float, schedule: list[list[str]]):
         steps_info.append({"step": i, "trainable_groups": groups, "trainable_params": n_trainable,
                            "epochs": per_step, "lr": r.finetune_lr, "history": hist})
     set_trainable(model, schedule[-1])
-    return {"stage": "stage2-unfreeze", "epochs": epochs, "data": "concat", "steps": steps_info}
+    return {"stage": "stage2-unfreeze", "epochs": epochs, "data": r.finetune_data, "steps": steps_info}
 
 
 def _two_stage(job: Job, progressive: bool):

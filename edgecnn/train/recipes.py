@@ -32,19 +32,23 @@ class Recipe:
     finetune_lr: float  # peak learning rate of each unfreezing step
     augment: Augment
     weight_decay: float = 0.0  # > 0: AdamW with decoupled weight decay instead of Adam
+    finetune_data: str = "concat"  # stage 2 batches: "concat" (original + augmented view) or "plain" (original)
 
 
 # Mild for digits: with 15k parameters the first MNIST run (rotation 10, zoom/shift 0.1, contrast 0.2)
 # fit the augmented view to only 99.1% and reached 99.32% test; capacity, not overfitting, limited it.
 DIGITS = Augment(rotation_deg=7, zoom=0.05, shift=0.08, brightness=0.05, contrast=0.1, hflip=False)
-CLOTHES = Augment(rotation_deg=8, zoom=0.1, shift=0.08, brightness=0.1, contrast=0.2, hflip=True)
+# Fashion-MNIST: the first shipped run (rotation 8, zoom 0.1, brightness 0.1, contrast 0.2, stage 2 on
+# original + augmented batches) fit the originals to only 92.5% (train) and reached 91.27% test: the
+# 15k-parameter model is capacity-bound here too, so the view is as mild as the digits' plus the mirror.
+CLOTHES = Augment(rotation_deg=5, zoom=0.05, shift=0.08, brightness=0.05, contrast=0.1, hflip=True)
 OBJECTS = Augment(rotation_deg=8, zoom=0.1, shift=0.125, brightness=0.15, contrast=0.25, hflip=True, fill="reflect")
 
 RECIPES: dict[str, Recipe] = {
     "mnist": Recipe(epochs=12, batch_size=128, lr=3e-3, warmup_epochs=0.5, finetune_fraction=0.25,
                     finetune_lr=2e-4, augment=DIGITS),
-    "fashion-mnist": Recipe(epochs=15, batch_size=128, lr=3e-3, warmup_epochs=0.5, finetune_fraction=0.25,
-                            finetune_lr=5e-4, augment=CLOTHES),
+    "fashion-mnist": Recipe(epochs=14, batch_size=128, lr=3e-3, warmup_epochs=0.5, finetune_fraction=0.25,
+                            finetune_lr=5e-4, augment=CLOTHES, finetune_data="plain"),
     "cifar10": Recipe(epochs=24, batch_size=128, lr=3e-3, warmup_epochs=1.0, finetune_fraction=0.2,
                       finetune_lr=6e-4, augment=OBJECTS, weight_decay=0.004),
 }
