@@ -97,6 +97,19 @@ def _eff_bias(w: np.ndarray, bias: ConstArray | None, in_offset: int) -> np.ndar
     return eff.astype(np.int32) if np.abs(eff).max(initial=0) < 2 ** 31 else None
 
 
+def _requant_32(w: np.ndarray, bias: ConstArray | None, shift: np.ndarray) -> int:
+    """1 if every channel shifts right (shift in [-31, -1]) and 2 * acc fits in int32 for any input.
+
+    w: (OC, taps). |acc| <= |bias| + 255 * sum|w| since x + in_offset lies in [-255, 255]. The
+    SIMD kernels then requantize with one rounding high multiply (SMMULR) and a rounding shift
+    instead of 64-bit arithmetic (multipliers >= 0.5, which shift left, are rare and keep the latter).
+    """
+    bound = np.abs(w.astype(np.int64)).sum(axis=1) * 255
+    if bias is not None:
+        bound += np.abs(bias.values.astype(np.int64))
+    return int(bool(np.all(2 * bound < 2 ** 31) and np.all((shift >= -31) & (shift <= -1))))
+
+
 def lower_conv(g: Graph, op: Operator, layer: str) -> Lowered:
     """CONV_2D and DEPTHWISE_CONV_2D share one parameter struct."""
     depthwise = op.opcode == "DEPTHWISE_CONV_2D"
@@ -124,14 +137,16 @@ def lower_conv(g: Graph, op: Operator, layer: str) -> Lowered:
     consts = [ConstArray(layer, "weights", "int8_t", wvals)]
     bias = _bias(g, op, op.inputs[2] if len(op.inputs) > 2 else -1, oc, layer)
     consts += ([bias] if bias is not None else []) + _requant_consts(layer, mult, shift)
-    eff = None if depthwise else _eff_bias(w.data.reshape(oc, -1), bias, -z_in)
+    per_channel_w = w.data.reshape(-1, oc).T if depthwise else w.data.reshape(oc, -1)  # (OC, taps)
+    eff = None if depthwise else _eff_bias(per_channel_w, bias, -z_in)
     consts += [ConstArray(layer, "eff_bias", "int32_t", eff)] if eff is not None else []
     fields = {"in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc, "k_h": kh, "k_w": kw,
               "stride_h": sh, "stride_w": sw, "dil_h": dh, "dil_w": dw, "pad_top": pad_top, "pad_left": pad_left,
               "depth_mult": oc // ic if depthwise else 1, "in_offset": -z_in, "out_offset": z_out,
               "act_min": act_min, "act_max": act_max, "weights": ConstRef("weights"),
               "bias": ConstRef("bias") if bias is not None else None, "mult": ConstRef("mult"), "shift": ConstRef("shift"),
-              "eff_bias": ConstRef("eff_bias") if eff is not None else None}
+              "eff_bias": ConstRef("eff_bias") if eff is not None else None,
+              "requant_32": _requant_32(per_channel_w, bias, shift)}
     macs = oh * ow * oc * kh * kw * (1 if depthwise else ic)
     return Lowered(layer, (op.opcode,), "ec_depthwise_conv2d_s8" if depthwise else "ec_conv2d_s8",
                    [CStruct(layer, "ec_conv_params", fields)], consts, [x.index], y.index, macs,

@@ -76,12 +76,12 @@ def write_inputs(gen: GenerateResult, gen_dir: Path, images: np.ndarray, outputs
         "/* Written by edgecnn.codegen.qemu: test images and the host engine's outputs. */\n"
         "#ifndef TEST_DATA_H\n#define TEST_DATA_H\n#include <stdint.h>\n"
         f"#define TEST_COUNT {len(x)}u\nextern const int8_t test_images[{x.size}];\n"
-        f"extern const int8_t test_outputs[{y.size}];\nextern const uint8_t test_labels[{len(x)}];\n#endif\n")
+        f"extern const int8_t test_outputs[{y.size}];\nextern const uint16_t test_labels[{len(x)}];\n#endif\n")
     (gen_dir / "test_data.c").write_text(
         "/* Written by edgecnn.codegen.qemu. */\n#include \"test_data.h\"\n\n"
         f"const int8_t test_images[{x.size}] = {{\n{_c_bytes(x)}\n}};\n\n"
         f"const int8_t test_outputs[{y.size}] = {{\n{_c_bytes(y)}\n}};\n\n"
-        f"const uint8_t test_labels[{len(x)}] = {{\n{_c_bytes(labels)}\n}};\n")
+        f"const uint16_t test_labels[{len(x)}] = {{\n{_c_bytes(labels)}\n}};\n")
 
 
 def section_sizes(elf: Path) -> dict[str, int]:

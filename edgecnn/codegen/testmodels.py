@@ -59,6 +59,32 @@ CASES: tuple[Case, ...] = (
          lambda L, x: L.MaxPooling2D(2)(L.Conv2D(5, 1, activation="relu")(L.DepthwiseConv2D(3, padding="same", activation="relu")(x)))),
     Case("conv_pool_odd", ("CONV_2D", "MAX_POOL_2D"), (11, 9, 2),
          lambda L, x: L.MaxPooling2D(3, strides=2)(L.Conv2D(4, 3, padding="same", activation="relu")(x))),
+    # Shapes for the SIMD kernels' paths (ec_conv_simd.c): channels a multiple of 4 (receptive
+    # fields expanded straight from the input, zero point at the borders), odd output channels,
+    # pixel counts leaving 1, 2 or 3 pixels for the last batch of 4, dilation, stride 2, depthwise
+    # with 4 and 8 channels, pools whose windows take one or several batches.
+    Case("conv_c8_same_oc7", ("CONV_2D",), (7, 9, 8),
+         lambda L, x: L.Conv2D(7, 3, padding="same", activation="relu")(x)),
+    Case("conv_c4_dilated_valid", ("CONV_2D",), (11, 10, 4),
+         lambda L, x: L.Conv2D(6, 3, dilation_rate=2, padding="valid")(x)),
+    Case("conv_c12_s2_same", ("CONV_2D",), (9, 9, 12), lambda L, x: L.Conv2D(5, 3, strides=2, padding="same")(x)),
+    Case("depthwise_c8_same_relu", ("DEPTHWISE_CONV_2D",), (7, 9, 8),
+         lambda L, x: L.DepthwiseConv2D(3, padding="same", activation="relu")(x)),
+    Case("depthwise_c4_k5_s2", ("DEPTHWISE_CONV_2D",), (9, 8, 4),
+         lambda L, x: L.DepthwiseConv2D(5, strides=2, padding="same")(x)),
+    Case("depthwise_c12_dilated", ("DEPTHWISE_CONV_2D",), (9, 9, 12),
+         lambda L, x: L.DepthwiseConv2D(3, dilation_rate=2, padding="same")(x)),
+    Case("ds_block_c8_pool", ("DEPTHWISE_CONV_2D", "CONV_2D", "MAX_POOL_2D"), (9, 10, 8),
+         lambda L, x: L.MaxPooling2D(2)(L.Conv2D(12, 1, activation="relu")(
+             L.DepthwiseConv2D(3, padding="same", activation="relu")(x)))),
+    Case("ds_block_c8_s2", ("DEPTHWISE_CONV_2D", "CONV_2D"), (13, 11, 8),
+         lambda L, x: L.Conv2D(9, 1)(L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(x))),
+    Case("conv_c4_pool_k3_same", ("CONV_2D", "MAX_POOL_2D"), (8, 9, 4),
+         lambda L, x: L.MaxPooling2D(3, strides=2, padding="same")(L.Conv2D(5, 3, padding="same")(x))),
+    Case("conv_pw_block", ("CONV_2D",), (7, 6, 4),
+         lambda L, x: L.Conv2D(6, 1, activation="relu")(L.Conv2D(8, 3, padding="same", activation="relu")(x))),
+    # 3 x 3 x 20 = 180 taps: more than the SIMD kernels expand on the stack (portable path).
+    Case("conv_c20_wide_taps", ("CONV_2D",), (6, 7, 20), lambda L, x: L.Conv2D(3, 3, padding="same")(x)),
 )
 
 

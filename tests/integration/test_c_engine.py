@@ -18,6 +18,7 @@ from edgecnn.paths import shipped_model_dir
 from edgecnn.samples import calibration_data, evaluation_data
 
 FIXED_POINT_FC = ("-DEC_FC_FIXED_POINT_REQUANT",)
+SIMD_EMULATED = ("-DEC_SIMD_EMULATE",)  # the SIMD kernels on the host (C emulation of the DSP instructions)
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
 
 
@@ -96,10 +97,11 @@ def test_mnist_matches_litert_reference_and_tflm(mnist):
     assert acc_c == acc_ref
 
 
-def test_mnist_sanitizers_clean(mnist, tmp_path):
+@pytest.mark.parametrize("kernels", [(), SIMD_EMULATED], ids=["portable", "simd_emulated"])
+def test_mnist_sanitizers_clean(mnist, tmp_path, kernels):
     path, gen, exe, _ = mnist
     x = verify.random_inputs(gen.input_shape, 1000, seed=0)
-    asan = hostrun.compile_host(gen, tmp_path / "asan", "gcc", "-O2", hostrun.SANITIZE)
+    asan = hostrun.compile_host(gen, tmp_path / "asan", "gcc", "-O2", (*hostrun.SANITIZE, *kernels))
     env_out = hostrun.run_host(asan, x, 10).outputs  # raises on any ASan/UBSan report (no recovery)
     assert np.array_equal(env_out, hostrun.run_host(exe, x, 10).outputs)
 
@@ -111,7 +113,8 @@ def test_mnist_sanitizers_clean(mnist, tmp_path):
 def test_mnist_compiles_warning_free(mnist, tmp_path, compiler, flags):
     _need(compiler)
     _, gen, _, _ = mnist
-    for extra in ([], list(FIXED_POINT_FC)):
+    # On the Cortex-M4 the default build is the SIMD kernels; on the host they build with the emulation.
+    for extra in ([], list(FIXED_POINT_FC), ["-DEC_NO_SIMD"] if "arm" in compiler else list(SIMD_EMULATED)):
         for src in gen.sources:
             proc = subprocess.run([compiler, *STRICT, *flags, *extra, "-c", str(src), "-o", str(tmp_path / "x.o")],
                                   capture_output=True, text=True)

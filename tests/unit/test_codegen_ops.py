@@ -7,7 +7,10 @@ int8 inputs (incl. all -128, all 127, alternating extremes):
 - against LiteRT's reference kernels (BUILTIN_REF) within the op table's tolerance;
 - built with TFLM's fixed-point FULLY_CONNECTED rounding, against the TFLM interpreter, within 1 LSB;
 - fused (pixel-by-pixel blocks) against unfused, and the engine's kernels against the
-  plain reference kernels (-DEC_REFERENCE_KERNELS): bit-identical.
+  plain reference kernels (-DEC_REFERENCE_KERNELS): bit-identical;
+- the SIMD kernels (ec_conv_simd.c) on the host through the C emulation of their DSP
+  instructions (-DEC_SIMD_EMULATE), also with their fast requantization switched off, and
+  under QEMU on a Cortex-M4 with the real instructions: bit-identical to the reference kernels.
 """
 
 import re
@@ -24,6 +27,8 @@ from edgecnn.errors import EdgecnnError
 N_INPUTS = 1000
 FIXED_POINT_FC = ("-DEC_FC_FIXED_POINT_REQUANT",)
 REFERENCE_KERNELS = ("-DEC_REFERENCE_KERNELS",)
+SIMD_EMULATED = ("-DEC_SIMD_EMULATE",)
+N_QEMU_INPUTS = 12
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
 
@@ -34,10 +39,19 @@ def models(tmp_path_factory):
     return {c.name: testmodels.build_case(c, d, seed=i) for i, c in enumerate(testmodels.CASES)}
 
 
-def _run(path, out_dir, fuse: bool, x: np.ndarray, extra=()) -> np.ndarray:
-    gen = generate(path, out_dir / ("fused" if fuse else "plain"), "m", fuse=fuse)
-    exe = hostrun.compile_host(gen, out_dir / f"h_{int(fuse)}_{'_'.join(extra)}", "gcc", "-O1", extra)
+def _run(path, out_dir, fuse: bool, x: np.ndarray, extra=(), requant_32: bool = True) -> np.ndarray:
+    """Outputs (N, K) of the generated engine; requant_32=False clears every conv layer's
+    requant_32 flag so that the SIMD kernels take their general requantization path."""
+    gen = generate(path, out_dir / f"{'fused' if fuse else 'plain'}{'' if requant_32 else '_rq64'}", "m", fuse=fuse)
+    if not requant_32:
+        src = gen.out_dir / "m_model.c"
+        src.write_text(src.read_text().replace(".requant_32 = 1,", ".requant_32 = 0,"))
+    exe = hostrun.compile_host(gen, out_dir / f"h_{int(fuse)}_{int(requant_32)}_{'_'.join(extra)}", "gcc", "-O1", extra)
     return hostrun.run_host(exe, x, int(np.prod(gen.output_shape))).outputs
+
+
+def _has_conv(case: testmodels.Case) -> bool:
+    return bool({"CONV_2D", "DEPTHWISE_CONV_2D"} & set(case.ops))
 
 
 @pytest.mark.parametrize("case", testmodels.CASES, ids=lambda c: c.name)
@@ -57,9 +71,39 @@ def test_op_matches_litert_reference_and_tflm(case, models, tmp_path):
     assert vs_ref.passed, vs_ref.line()
     assert vs_tflm.passed, vs_tflm.line()
     assert np.array_equal(plain, fused), "fused blocks changed the output"
-    assert np.array_equal(fused, _run(path, tmp_path, True, x, REFERENCE_KERNELS)), "kernels differ from the reference ones"
+    reference_kernels = _run(path, tmp_path, True, x, REFERENCE_KERNELS)
+    assert np.array_equal(fused, reference_kernels), "kernels differ from the reference ones"
+    assert np.array_equal(_run(path, tmp_path, True, x, SIMD_EMULATED), reference_kernels), \
+        "SIMD kernels (emulated) differ from the reference ones"
+    if _has_conv(case):
+        assert np.array_equal(_run(path, tmp_path, True, x, SIMD_EMULATED, requant_32=False), reference_kernels), \
+            "SIMD kernels (emulated, 64-bit requantization) differ from the reference ones"
     # The inputs reach the extremes, and the outputs are not constant (a dead model proves nothing).
     assert len({r.tobytes() for r in ref}) > N_INPUTS // 2
+
+
+def test_requant_32_flag_is_set_where_it_holds(models, tmp_path):
+    """The generator enables the SMMULR requantization on these models' convs (else the
+    fast path would go untested on real layers)."""
+    gen = generate(models["conv_c8_same_oc7"], tmp_path / "c", "m")
+    assert ".requant_32 = 1," in (gen.out_dir / "m_model.c").read_text()
+
+
+@pytest.mark.parametrize("case", [c for c in testmodels.CASES if _has_conv(c)], ids=lambda c: c.name)
+def test_simd_kernels_on_cortex_m4_match_reference_kernels(case, models, tmp_path):
+    """The SIMD kernels with the real DSP instructions (QEMU mps2-an386, -Os): every output byte
+    equals the host's reference kernels on N_QEMU_INPUTS inputs (extremes included)."""
+    from edgecnn.codegen import qemu
+
+    missing = qemu.missing_tools()
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)}")
+    x = verify.random_inputs((1, *case.input_shape), N_QEMU_INPUTS, seed=len(case.name))
+    host = _run(models[case.name], tmp_path, True, x, REFERENCE_KERNELS)
+    gen = generate(models[case.name], tmp_path / "arm", "m")
+    rep = qemu.check(gen, x, host, tmp_path / "fw", timeout_s=120)
+    print(f"{case.name}: {rep.instructions_per_inference} instructions per inference, {rep.macs} MACs")
+    assert rep.passed and rep.n_images == N_QEMU_INPUTS, rep.log[-1500:]
 
 
 def test_unsupported_op_fails_generation_naming_it(tmp_path):

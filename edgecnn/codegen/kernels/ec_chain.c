@@ -1,63 +1,152 @@
-/* A fused block, computed one output pixel at a time so that its
+/* A fused block, computed a few output pixels at a time so that its
  * intermediate tensors are never stored in full (the arena then holds only
  * the block's input and output). Each pixel goes through exactly the same
  * arithmetic as the plain kernels, so the result is bit-identical. */
-#include "ec_kernels.h"
-#include "ec_fixedpoint.h"
+#include "ec_conv_common.h"
+#include "ec_simd.h"
 
-/* The block's output pixel (before pooling) at (y, x), all channels. */
-static void ec_chain_pixel(const ec_chain_params *p, const int8_t *in, int y, int x, int8_t *dst, int8_t *mid)
+/* Channels up to which the block runs EC_PIXELS_MAX pixels per step (the
+ * SIMD kernels then load each weight once for all of them), with their
+ * intermediate vectors on the stack; wider blocks run pixel by pixel in the
+ * arena scratch the planner reserved. */
+#define EC_STACK_C 96
+
+typedef struct {
+    const ec_chain_params *p;
+    const int8_t *in;
+    int8_t *mid; /* the first stage's output of n pixels, with a pointwise stage */
+    int yx[2 * EC_PIXELS_MAX];
+    int n, max_n;
+} ec_pixel_batch;
+
+/* The block's output (before pooling) of the n pixels in b->yx to dst (n x
+ * c_out bytes); with acc_max (SIMD kernels only), the last conv stage raises
+ * acc_max to its largest accumulators instead (see ec_requant_max_simd). */
+static void ec_chain_pixels(ec_pixel_batch *b, int8_t *dst, int32_t *acc_max)
 {
-    int8_t *first_out = p->pointwise != NULL ? mid : dst;
+    const ec_chain_params *p = b->p;
+    const ec_conv_params *first = p->first;
+    int8_t *first_out = p->pointwise != NULL ? b->mid : dst;
+    int i;
+#ifndef EC_SIMD
+    (void)acc_max;
+#endif
     if (p->first_is_depthwise) {
-        ec_depthwise_pixel_s8(p->first, in, y, x, first_out);
+        for (i = 0; i < b->n; ++i) {
+            ec_depthwise_pixel_s8(first, b->in, b->yx[2 * i], b->yx[2 * i + 1], first_out + i * first->out_c);
+        }
+#ifdef EC_SIMD
+    } else if (acc_max != NULL && p->pointwise == NULL) {
+        ec_conv2d_pixels_simd(first, b->in, b->yx, b->n, NULL, acc_max);
+#endif
     } else {
-        ec_conv2d_pixel_s8(p->first, in, y, x, first_out);
+        ec_conv2d_pixels_s8(first, b->in, b->yx, b->n, first_out);
     }
     if (p->pointwise != NULL) {
-        ec_pointwise_pixel_s8(p->pointwise, mid, dst);
+#ifdef EC_SIMD
+        if (acc_max != NULL) {
+            ec_pointwise_pixels_simd(p->pointwise, b->mid, b->n, NULL, acc_max);
+        } else
+#endif
+        {
+            ec_pointwise_pixels_s8(p->pointwise, b->mid, b->n, dst);
+        }
+    }
+    b->n = 0;
+}
+
+/* 1 if the block can max-pool its last conv stage's accumulators (SIMD kernels). */
+static int ec_pool_accumulators(const ec_chain_params *p, int on_stack)
+{
+#ifdef EC_SIMD
+    const ec_conv_params *f = p->first;
+    if (p->pointwise != NULL) {
+        return on_stack && ec_conv_simd_takes(p->pointwise, p->pointwise->in_c);
+    }
+    return on_stack && !p->first_is_depthwise && ec_conv_simd_takes(f, (int32_t)f->k_h * f->k_w * f->in_c);
+#else
+    (void)p;
+    (void)on_stack;
+    return 0;
+#endif
+}
+
+/* max into o (c values) of the n pixel vectors in pix. */
+static void ec_max_into(int8_t *o, const int8_t *pix, int n, int c)
+{
+    int i, k;
+    for (i = 0; i < n; ++i) {
+        for (k = 0; k < c; ++k) {
+            if (pix[i * c + k] > o[k]) {
+                o[k] = pix[i * c + k];
+            }
+        }
     }
 }
 
 void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t *scratch)
 {
     const ec_conv_params *last = p->pointwise != NULL ? p->pointwise : p->first;
+    const ec_pool_params *pool = p->pool;
     const int c_out = last->out_c;
-    int8_t *mid = scratch; /* first->out_c bytes, with a pointwise stage only */
-    int8_t *pix = scratch + (p->pointwise != NULL ? p->first->out_c : 0); /* c_out bytes, with a pool only */
-    int oy, ox, y, x, c;
-    if (p->pool == NULL) {
-        for (oy = 0; oy < last->out_h; ++oy) {
-            for (ox = 0; ox < last->out_w; ++ox) {
-                ec_chain_pixel(p, in, oy, ox, out + ((int32_t)oy * last->out_w + ox) * c_out, mid);
+    int8_t stack_mid[EC_PIXELS_MAX * EC_STACK_C], stack_pix[EC_PIXELS_MAX * EC_STACK_C];
+    int32_t acc_max[EC_STACK_C];
+    const int on_stack = p->first->out_c <= EC_STACK_C && c_out <= EC_STACK_C;
+    /* Else one pixel at a time: first->out_c bytes of scratch with a pointwise stage, then c_out with a pool. */
+    int8_t *pix = on_stack ? stack_pix : scratch + (p->pointwise != NULL ? p->first->out_c : 0);
+    ec_pixel_batch b;
+    int32_t i, pixels;
+    int oy, ox, y, x, c, pooled;
+    b.p = p;
+    b.in = in;
+    b.mid = on_stack ? stack_mid : scratch;
+    b.n = 0;
+    b.max_n = on_stack ? EC_PIXELS_MAX : 1;
+    if (pool == NULL) {
+        pixels = (int32_t)last->out_h * last->out_w;
+        for (i = 0; i < pixels; ++i) {
+            b.yx[2 * b.n] = (int)(i / last->out_w);
+            b.yx[2 * b.n + 1] = (int)(i % last->out_w);
+            if (++b.n == b.max_n || i + 1 == pixels) {
+                ec_chain_pixels(&b, out + (i + 1 - b.n) * c_out, NULL);
             }
         }
         return;
     }
-    for (oy = 0; oy < p->pool->out_h; ++oy) {
-        for (ox = 0; ox < p->pool->out_w; ++ox) {
-            int8_t *o = out + ((int32_t)oy * p->pool->out_w + ox) * c_out;
-            const int iy = oy * p->pool->stride_h - p->pool->pad_top;
-            const int ix = ox * p->pool->stride_w - p->pool->pad_left;
+    pooled = ec_pool_accumulators(p, on_stack);
+    for (oy = 0; oy < pool->out_h; ++oy) {
+        for (ox = 0; ox < pool->out_w; ++ox) {
+            int8_t *o = out + ((int32_t)oy * pool->out_w + ox) * c_out;
+            const int iy = oy * pool->stride_h - pool->pad_top;
+            const int ix = ox * pool->stride_w - pool->pad_left;
             const int y0 = iy < 0 ? 0 : iy;
-            const int y1 = iy + p->pool->k_h < p->pool->in_h ? iy + p->pool->k_h : p->pool->in_h;
+            const int y1 = iy + pool->k_h < pool->in_h ? iy + pool->k_h : pool->in_h;
             const int x0 = ix < 0 ? 0 : ix;
-            const int x1 = ix + p->pool->k_w < p->pool->in_w ? ix + p->pool->k_w : p->pool->in_w;
+            const int x1 = ix + pool->k_w < pool->in_w ? ix + pool->k_w : pool->in_w;
             for (c = 0; c < c_out; ++c) {
                 o[c] = INT8_MIN;
+                acc_max[c] = INT32_MIN;
             }
             for (y = y0; y < y1; ++y) {
                 for (x = x0; x < x1; ++x) {
-                    ec_chain_pixel(p, in, y, x, pix, mid);
-                    for (c = 0; c < c_out; ++c) {
-                        if (pix[c] > o[c]) {
-                            o[c] = pix[c];
+                    b.yx[2 * b.n] = y;
+                    b.yx[2 * b.n + 1] = x;
+                    if (++b.n == b.max_n || (y + 1 == y1 && x + 1 == x1)) {
+                        const int n = b.n;
+                        ec_chain_pixels(&b, pix, pooled ? acc_max : NULL);
+                        if (!pooled) {
+                            ec_max_into(o, pix, n, c_out);
                         }
                     }
                 }
             }
+#ifdef EC_SIMD
+            if (pooled) {
+                ec_requant_max_simd(last, acc_max, o);
+            }
+#endif
             for (c = 0; c < c_out; ++c) {
-                o[c] = (int8_t)ec_clamp(o[c], p->pool->act_min, p->pool->act_max);
+                o[c] = (int8_t)ec_clamp(o[c], pool->act_min, pool->act_max);
             }
         }
     }

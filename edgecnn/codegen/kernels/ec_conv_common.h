@@ -17,4 +17,22 @@ static inline int8_t ec_requant(const ec_conv_params *p, int32_t acc, int oc)
     return ec_output(p, p->bias != NULL ? acc + p->bias[oc] : acc, oc);
 }
 
+/* The receptive field of the output pixel whose top-left tap is (iy0, ix0),
+ * as (k_h, k_w, in_c) int8 values, with the input zero point where it falls
+ * in the padding: x + in_offset is then 0 there, so eff_bias stays exact. */
+void ec_gather_s8(const ec_conv_params *p, const int8_t *in, int iy0, int ix0, int8_t *window);
+
+/* The SIMD kernels (ec_conv_simd.c, only with EC_SIMD): each returns 0
+ * without writing anything when its shapes are not ones it handles
+ * (ec_conv_simd_takes(p, taps) tells beforehand for conv and 1x1 conv).
+ * With acc_max != NULL, conv and 1x1 conv write no output but raise
+ * acc_max[oc] to the largest accumulator of the n pixels (a max pool
+ * follows; ec_requant_max_simd then writes the pooled pixel). */
+int ec_conv_simd_takes(const ec_conv_params *p, int32_t taps);
+int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out,
+                          int32_t *acc_max);
+int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, int8_t *out, int32_t *acc_max);
+void ec_requant_max_simd(const ec_conv_params *p, const int32_t *acc_max, int8_t *out);
+int ec_depthwise_pixel_simd(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
+
 #endif /* EC_CONV_COMMON_H */

@@ -9,11 +9,12 @@
  * rows and starts from eff_bias = bias + in_offset * (sum of the channel's
  * weights), which the generator precomputes; a depthwise conv accumulates
  * whole channel vectors at once. On cores with the DSP extension
- * (Cortex-M4 and up) the dot products use SMLAD, four MACs per two
- * instructions, unless built with -DEC_NO_SIMD. Built with
+ * (Cortex-M4 and up), unless built with -DEC_NO_SIMD, the SIMD kernels of
+ * ec_conv_simd.c take over the shapes they handle. Built with
  * -DEC_REFERENCE_KERNELS they call the reference functions only (the tests
  * compare the builds). */
 #include "ec_conv_common.h"
+#include "ec_simd.h"
 
 #ifdef EC_REFERENCE_KERNELS
 
@@ -34,7 +35,12 @@ void ec_pointwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int8_t *ou
 
 #else
 
-static inline int32_t ec_dot(const int8_t *a, const int8_t *b, int n)
+/* Not inlined: in the callers' register pressure gcc -Os spilled the loop's
+ * pointers (13 instead of 5 instructions per MAC on Cortex-M4). */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int32_t ec_dot(const int8_t *a, const int8_t *b, int n)
 {
     int32_t s = 0;
     int i;
@@ -44,59 +50,6 @@ static inline int32_t ec_dot(const int8_t *a, const int8_t *b, int n)
     return s;
 }
 
-#if defined(__ARM_FEATURE_DSP) && !defined(EC_NO_SIMD)
-#define EC_SMLAD 1
-#include <arm_acle.h>
-#include <string.h>
-
-/* Cortex-M4/M7/M33 (DSP extension): four int8 products per two SMLADs.
- * A word of four int8 values is split by SXTB16 into its even and odd
- * bytes as two int16 pairs; SMLAD multiplies the pairs and adds both
- * products to the accumulator. Same integer sums as ec_dot. */
-static uint32_t ec_load4(const int8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4); /* an unaligned LDR on Cortex-M4 */
-    return v;
-}
-
-static int16x2_t ec_odd16(uint32_t v)
-{
-    int16x2_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-    return r;
-}
-
-/* acc[j] += dot(x, w + j * stride, n) for j < 4: x is loaded once for four rows. */
-static void ec_dot4(const int8_t *x, const int8_t *w, int32_t stride, int n, int32_t *acc)
-{
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    const int8_t *w1 = w + stride, *w2 = w1 + stride, *w3 = w2 + stride;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const uint32_t xv = ec_load4(x + i);
-        const int16x2_t xe = __sxtb16(xv), xo = ec_odd16(xv);
-        uint32_t v = ec_load4(w + i);
-        a0 = __smlad(xo, ec_odd16(v), __smlad(xe, __sxtb16(v), a0));
-        v = ec_load4(w1 + i);
-        a1 = __smlad(xo, ec_odd16(v), __smlad(xe, __sxtb16(v), a1));
-        v = ec_load4(w2 + i);
-        a2 = __smlad(xo, ec_odd16(v), __smlad(xe, __sxtb16(v), a2));
-        v = ec_load4(w3 + i);
-        a3 = __smlad(xo, ec_odd16(v), __smlad(xe, __sxtb16(v), a3));
-    }
-    for (; i < n; ++i) {
-        a0 += x[i] * w[i];
-        a1 += x[i] * w1[i];
-        a2 += x[i] * w2[i];
-        a3 += x[i] * w3[i];
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-}
-#endif /* __ARM_FEATURE_DSP */
 
 /* acc[j] = eff_bias + sum over `rows` rows of `len` contiguous taps, for
  * output channels oc .. oc + count - 1: row r of the input starts at
@@ -109,14 +62,6 @@ static void ec_conv_sums(const ec_conv_params *p, const int8_t *x, int32_t strid
     for (j = 0; j < count; ++j) {
         acc[j] = p->eff_bias[oc + j];
     }
-#ifdef EC_SMLAD
-    if (count == 4) {
-        for (r = 0; r < rows; ++r) {
-            ec_dot4(x + r * stride, p->weights + (int32_t)oc * taps + (int32_t)r * len, taps, len, acc);
-        }
-        return;
-    }
-#endif
     for (j = 0; j < count; ++j) {
         const int8_t *w = p->weights + (int32_t)(oc + j) * taps;
         int32_t a = acc[j];
@@ -127,15 +72,21 @@ static void ec_conv_sums(const ec_conv_params *p, const int8_t *x, int32_t strid
     }
 }
 
-/* Copies the receptive field of (iy0, ix0) into window as (k_h, k_w, in_c),
- * with the input zero point where it falls in the padding: x + in_offset is
- * then 0 there, so eff_bias stays exact. */
-static void ec_gather(const ec_conv_params *p, const int8_t *in, int iy0, int ix0, int8_t *window)
+void ec_gather_s8(const ec_conv_params *p, const int8_t *in, int iy0, int ix0, int8_t *window)
 {
     const int8_t zero_point = (int8_t)(-p->in_offset);
+    const int row = p->k_w * p->in_c;
+    const int row_inside = p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w;
     int ky, kx, c;
     for (ky = 0; ky < p->k_h; ++ky) {
         const int iy = iy0 + ky * p->dil_h;
+        if (row_inside && iy >= 0 && iy < p->in_h) { /* the kernel row is contiguous in NHWC */
+            const int8_t *src = in + ((int32_t)iy * p->in_w + ix0) * p->in_c;
+            for (c = 0; c < row; ++c) {
+                window[ky * row + c] = src[c];
+            }
+            continue;
+        }
         for (kx = 0; kx < p->k_w; ++kx) {
             const int ix = ix0 + kx * p->dil_w;
             int8_t *dst = window + (ky * p->k_w + kx) * p->in_c;
@@ -148,11 +99,7 @@ static void ec_gather(const ec_conv_params *p, const int8_t *in, int iy0, int ix
     }
 }
 
-#ifdef EC_SMLAD
-#define EC_OC_BLOCK 4 /* output channels per pass: ec_dot4 loads the input once for four */
-#else
 #define EC_OC_BLOCK 1
-#endif
 #define EC_WINDOW_MAX 576 /* receptive fields up to 3 x 3 x 64 are gathered on the stack */
 #define EC_ROW_MIN 16     /* shorter rows are gathered into one long dot product */
 
@@ -174,7 +121,7 @@ void ec_conv2d_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int o
         len = row;
         rows = p->k_h;
     } else if (p->eff_bias != NULL && taps <= EC_WINDOW_MAX) {
-        ec_gather(p, in, iy0, ix0, window);
+        ec_gather_s8(p, in, iy0, ix0, window);
         x = window;
         stride = taps;
         len = (int)taps;
@@ -200,21 +147,7 @@ void ec_pointwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int8_t *ou
         ec_pointwise_pixel_ref_s8(p, in, out);
         return;
     }
-    oc = 0;
-#ifdef EC_SMLAD
-    for (; oc + 4 <= p->out_c; oc += 4) {
-        int32_t acc[4];
-        int j;
-        for (j = 0; j < 4; ++j) {
-            acc[j] = p->eff_bias[oc + j];
-        }
-        ec_dot4(in, p->weights + (int32_t)oc * p->in_c, p->in_c, p->in_c, acc);
-        for (j = 0; j < 4; ++j) {
-            out[oc + j] = ec_output(p, acc[j], oc + j);
-        }
-    }
-#endif
-    for (; oc < p->out_c; ++oc) {
+    for (oc = 0; oc < p->out_c; ++oc) {
         out[oc] = ec_output(p, p->eff_bias[oc] + ec_dot(in, p->weights + (int32_t)oc * p->in_c, p->in_c), oc);
     }
 }
@@ -228,6 +161,11 @@ void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, in
     const int c_all = p->out_c;
     int32_t acc[EC_DW_CHUNK];
     int c0, c, n, ky, kx;
+#ifdef EC_SIMD
+    if (ec_depthwise_pixel_simd(p, in, oy, ox, out)) {
+        return;
+    }
+#endif
     if (p->depth_mult != 1) {
         ec_depthwise_pixel_ref_s8(p, in, oy, ox, out);
         return;
@@ -261,3 +199,30 @@ void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, in
 }
 
 #endif /* EC_REFERENCE_KERNELS */
+
+/* Both kernel sets: the SIMD kernels when built with them, else pixel by pixel. */
+void ec_conv2d_pixels_s8(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
+{
+    int i;
+#ifdef EC_SIMD
+    if (ec_conv2d_pixels_simd(p, in, yx, n, out, NULL)) {
+        return;
+    }
+#endif
+    for (i = 0; i < n; ++i) {
+        ec_conv2d_pixel_s8(p, in, yx[2 * i], yx[2 * i + 1], out + i * p->out_c);
+    }
+}
+
+void ec_pointwise_pixels_s8(const ec_conv_params *p, const int8_t *in, int n, int8_t *out)
+{
+    int i;
+#ifdef EC_SIMD
+    if (ec_pointwise_pixels_simd(p, in, n, out, NULL)) {
+        return;
+    }
+#endif
+    for (i = 0; i < n; ++i) {
+        ec_pointwise_pixel_s8(p, in + i * p->in_c, out + i * p->out_c);
+    }
+}

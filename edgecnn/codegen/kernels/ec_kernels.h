@@ -32,6 +32,9 @@ typedef struct {
     const int32_t *mult;     /* (out_c,) fixed-point multipliers, Q31 */
     const int8_t *shift;     /* (out_c,) exponents: > 0 left, < 0 right */
     const int32_t *eff_bias; /* conv: (out_c,) bias + in_offset * sum of the channel's weights; or NULL */
+    int8_t requant_32;       /* 1: every shift < 0 and the generator proved 2 * acc fits in int32 for
+                                any input, so the SIMD kernels requantize with one rounding high
+                                multiply (SMMULR) and a rounding shift */
 } ec_conv_params;
 
 /* MAX_POOL_2D and AVERAGE_POOL_2D: input and output share quantization. */
@@ -123,6 +126,13 @@ void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t
  * point; magnitudes beyond 2^30 saturate. */
 int32_t ec_mul_round_double(int32_t acc, uint64_t mant, int exp);
 
+/* Output pixels (yx[0], yx[1]), (yx[2], yx[3]), ... (n <= EC_PIXELS_MAX),
+ * all channels, to out (n * out_c bytes): the SIMD kernels load each weight
+ * once for all of them. */
+#define EC_PIXELS_MAX 4
+void ec_conv2d_pixels_s8(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out);
+/* A 1x1 conv on n <= EC_PIXELS_MAX consecutive pixel vectors of p->in_c values. */
+void ec_pointwise_pixels_s8(const ec_conv_params *p, const int8_t *in, int n, int8_t *out);
 /* One output pixel (all channels) of a conv / depthwise conv at (oy, ox). */
 void ec_conv2d_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
 void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
