@@ -76,10 +76,9 @@ static void ec_max_into(int8_t *o, const int8_t *pix, int n, int c)
 {
     int i, k;
     for (i = 0; i < n; ++i) {
+        const int8_t *v = pix + i * c;
         for (k = 0; k < c; ++k) {
-            if (pix[i * c + k] > o[k]) {
-                o[k] = pix[i * c + k];
-            }
+            o[k] = v[k] > o[k] ? v[k] : o[k]; /* unconditional store: vectorises */
         }
     }
 }

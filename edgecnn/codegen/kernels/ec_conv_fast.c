@@ -159,6 +159,7 @@ void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, in
     const int iy0 = oy * p->stride_h - p->pad_top;
     const int ix0 = ox * p->stride_w - p->pad_left;
     const int c_all = p->out_c;
+    const int16_t in_offset = (int16_t)p->in_offset;
     int32_t acc[EC_DW_CHUNK];
     int c0, c, n, ky, kx;
 #ifdef EC_SIMD
@@ -188,7 +189,8 @@ void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, in
                     continue;
                 }
                 for (c = 0; c < n; ++c) {
-                    acc[c] += (x[c] + p->in_offset) * w[c];
+                    /* |x + in_offset| <= 255, |w| <= 128: the product fits int16 (vectorises as PMULLW) */
+                    acc[c] += (int16_t)((int16_t)(x[c] + in_offset) * w[c]);
                 }
             }
         }
@@ -200,12 +202,114 @@ void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, in
 
 #endif /* EC_REFERENCE_KERNELS */
 
-/* Both kernel sets: the SIMD kernels when built with them, else pixel by pixel. */
+#ifndef EC_REFERENCE_KERNELS
+
+#define EC_BATCH_TAPS 160 /* taps per pixel of a batch, as int16 on the stack (4 x 160 x 2 bytes) */
+
+/* acc[i] += x[i] . w over taps for the n <= EC_PIXELS_MAX pixels of x (rows
+ * of EC_BATCH_TAPS int16), one pass over the weights for all of them. int16
+ * operands: gcc -O3 vectorises the four sums with PMADDWD (SSE2) /
+ * VPMADDWD, which it does not do for int8 ones. */
+static void ec_dot_batch(const int16_t (*x)[EC_BATCH_TAPS], int n, const int16_t *w, int taps, int32_t *acc)
+{
+    int t, i;
+    if (n == EC_PIXELS_MAX) {
+        const int16_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+        for (t = 0; t < taps; ++t) {
+            const int16_t wt = w[t];
+            a0 += x0[t] * wt;
+            a1 += x1[t] * wt;
+            a2 += x2[t] * wt;
+            a3 += x3[t] * wt;
+        }
+        acc[0] = a0;
+        acc[1] = a1;
+        acc[2] = a2;
+        acc[3] = a3;
+        return;
+    }
+    for (i = 0; i < n; ++i) {
+        int32_t a = acc[i];
+        for (t = 0; t < taps; ++t) {
+            a += x[i][t] * w[t];
+        }
+        acc[i] = a;
+    }
+}
+
+/* All output channels of the n pixels whose taps (in weight order) are x[i]. */
+static void ec_batch(const ec_conv_params *p, const int16_t (*x)[EC_BATCH_TAPS], int n, int taps, int8_t *out)
+{
+    const int8_t *w = p->weights;
+    int16_t w16[EC_BATCH_TAPS];
+    int oc, i, t;
+    for (oc = 0; oc < p->out_c; ++oc, w += taps) {
+        int32_t acc[EC_PIXELS_MAX];
+        for (t = 0; t < taps; ++t) {
+            w16[t] = w[t];
+        }
+        for (i = 0; i < n; ++i) {
+            acc[i] = p->eff_bias[oc];
+        }
+        ec_dot_batch(x, n, w16, taps, acc);
+        for (i = 0; i < n; ++i) {
+            out[i * p->out_c + oc] = ec_output(p, acc[i], oc);
+        }
+    }
+}
+
+/* The portable batch of conv pixels: receptive fields gathered (zero point
+ * at the borders) and widened to int16, then ec_batch. Not inlined: its
+ * buffers take the stack only while it runs. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void ec_conv2d_batch(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
+{
+    const int taps = p->k_h * p->k_w * p->in_c;
+    int16_t x[EC_PIXELS_MAX][EC_BATCH_TAPS];
+    int8_t window[EC_BATCH_TAPS];
+    int i, t;
+    for (i = 0; i < n; ++i) {
+        ec_gather_s8(p, in, yx[2 * i] * p->stride_h - p->pad_top, yx[2 * i + 1] * p->stride_w - p->pad_left, window);
+        for (t = 0; t < taps; ++t) {
+            x[i][t] = window[t];
+        }
+    }
+    ec_batch(p, (const int16_t(*)[EC_BATCH_TAPS])x, n, taps, out);
+}
+
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void ec_pointwise_batch(const ec_conv_params *p, const int8_t *in, int n, int8_t *out)
+{
+    int16_t x[EC_PIXELS_MAX][EC_BATCH_TAPS];
+    int i, t;
+    for (i = 0; i < n; ++i) {
+        for (t = 0; t < p->in_c; ++t) {
+            x[i][t] = in[i * p->in_c + t];
+        }
+    }
+    ec_batch(p, (const int16_t(*)[EC_BATCH_TAPS])x, n, p->in_c, out);
+}
+
+#endif /* EC_REFERENCE_KERNELS */
+
+/* Both kernel sets: the SIMD kernels when built with them, else batches of
+ * pixels (the portable set) or pixel by pixel (the reference set). */
 void ec_conv2d_pixels_s8(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
 {
     int i;
 #ifdef EC_SIMD
     if (ec_conv2d_pixels_simd(p, in, yx, n, out, NULL)) {
+        return;
+    }
+#endif
+#ifndef EC_REFERENCE_KERNELS
+    if (p->eff_bias != NULL && (int32_t)p->k_h * p->k_w * p->in_c <= EC_BATCH_TAPS && n > 1) {
+        ec_conv2d_batch(p, in, yx, n, out);
         return;
     }
 #endif
@@ -219,6 +323,12 @@ void ec_pointwise_pixels_s8(const ec_conv_params *p, const int8_t *in, int n, in
     int i;
 #ifdef EC_SIMD
     if (ec_pointwise_pixels_simd(p, in, n, out, NULL)) {
+        return;
+    }
+#endif
+#ifndef EC_REFERENCE_KERNELS
+    if (p->eff_bias != NULL && p->in_c <= EC_BATCH_TAPS && n > 1) {
+        ec_pointwise_batch(p, in, n, out);
         return;
     }
 #endif
