@@ -36,6 +36,7 @@ class GenerateResult:
     output_zero_point: int
     model_sha256: str
     fused: bool
+    call_macs: tuple[int, ...] = ()  # MACs of each kernel call, in the order of `calls`
 
 
 def c_name(name: str) -> str:
@@ -90,7 +91,7 @@ def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, c
                           weights_bytes, macs, tuple(sorted({op.opcode for op in graph.operators})),
                           tuple(f"{c.kernel or 'alias'}({'+'.join(c.ops)})" for c in calls), t_in.shape, t_out.shape,
                           facts.input_scale, facts.input_zero_point, facts.output_scale, facts.output_zero_point,
-                          graph.sha256, fuse)
+                          graph.sha256, fuse, tuple(c.macs for c in calls))
 
 
 __all__ = ["GenerateResult", "generate", "c_name", "KERNELS_DIR"]
