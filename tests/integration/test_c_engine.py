@@ -172,8 +172,9 @@ def test_no_recursion(mnist, tmp_path):
 
 @pytest.mark.parametrize("cflags,n_images", [((), 100), (("-DEC_NO_SIMD",), 20)], ids=["smlad", "plain_c"])
 def test_mnist_on_cortex_m4_under_qemu(mnist, tmp_path, cflags, n_images):
-    """Test images (+ all -128, all 127, alternating extremes) on QEMU's Cortex-M4, SMLAD and plain C
-    kernels; every output must equal the host's (plain reference kernels) byte for byte."""
+    """Test images (+ all -128, all 127, alternating extremes) on QEMU's Cortex-M4, SIMD (SMLAD) and
+    plain C kernels; every output must equal the host's (plain reference kernels) byte for byte, and
+    the SIMD kernels must stay within 2 instructions per MAC."""
     _need(*qemu.TOOLS)
     _, gen, _, _ = mnist
     ev = evaluation_data("mnist", full=False)
@@ -185,6 +186,8 @@ def test_mnist_on_cortex_m4_under_qemu(mnist, tmp_path, cflags, n_images):
     assert rep.passed, rep.log[-2000:]
     assert rep.n_images == len(x) and rep.predictions == [int(v) for v in host.astype(np.int32).argmax(1)]
     assert rep.instructions_min > rep.macs  # at least one instruction per MAC: the count is real
+    if not cflags:  # the SIMD kernels' target (instruction counts are deterministic under -icount)
+        assert rep.instructions_per_mac <= 2.0, f"{rep.instructions_per_mac} Cortex-M4 instructions per MAC > 2"
     assert rep.flash_bytes <= 32 * 1024, f"MNIST engine flash {rep.flash_bytes} B > 32 KiB"
     assert 0 < rep.stack_bytes_used < 4096
 
