@@ -154,3 +154,38 @@ def test_c_round_double_matches_a_real_double_multiply(tmp_path):
     want = [round_double_py(a, m, e) for a, m, e in zip(accs, mants, exps)]
     mismatches = [(a, m, e, g, w) for a, m, e, g, w in zip(accs, mants, exps, got, want) if g != w]
     assert not mismatches, mismatches[:5]
+
+
+def test_c_requant_32_paths_match_tflite_rounding(tmp_path):
+    """The fast kernel sets' requantization (ec_output_fast; the SIMD kernels' ec_rq_apply through
+    the C emulation of SMMULR/SSAT) equals MultiplyByQuantizedMultiplier + clamp in the domain the
+    generator allows it (every shift < 0, |2 acc| < 2^31), ties included (small right shifts make
+    them frequent)."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    rng = np.random.default_rng(3)
+    n = 6000
+    ms = rng.integers(2 ** 30, 2 ** 31, n)
+    rights = rng.integers(1, 32, n)
+    rights[: n // 2] = rng.integers(1, 4, n // 2)
+    # |acc| up to what maps to about +-300 after requantization (so that the clamp is not all there is).
+    limit = (300.0 * 2.0 ** rights * 2.0 ** 31 / ms).clip(1, 2 ** 30 - 1)
+    accs = (rng.uniform(-1, 1, n) * limit).astype(np.int64)
+    accs[:6] = [2 ** 30 - 1, -(2 ** 30) + 1, 0, -1, 1, 2]
+    src = tmp_path / "rq.c"
+    src.write_text('#include <stdio.h>\n#include "ec_requant_simd.h"\n'
+                   + _c_array("a", "int32_t", accs).replace("    static", "static")
+                   + _c_array("m", "int32_t", ms).replace("    static", "static")
+                   + _c_array("s", "int8_t", -rights).replace("    static", "static")
+                   + "int main(void)\n{\n    int i;\n    for (i = 0; i < " + str(n) + "; ++i) {\n"
+                   "        ec_conv_params p = {0};\n        p.mult = &m[i];\n        p.shift = &s[i];\n"
+                   "        p.act_min = -128;\n        p.act_max = 127;\n        p.requant_32 = 1;\n"
+                   "        printf(\"%d %d\\n\", ec_output_fast(&p, a[i], 0), ec_rq_apply(&p, ec_rq_channel(&p, 0), 0, a[i]));\n"
+                   "    }\n    return 0;\n}\n")
+    exe = tmp_path / "rq"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O2", "-DEC_SIMD_EMULATE",
+                    f"-I{KERNELS_DIR}", str(src), "-o", str(exe)], check=True)
+    got = np.array(subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split(), int).reshape(n, 2)
+    want = np.array([min(max(mbqm_py(int(a), int(m), -int(r)), -128), 127) for a, m, r in zip(accs, ms, rights)])
+    assert np.array_equal(got[:, 0], want) and np.array_equal(got[:, 1], want)
+    assert 0.2 < np.mean(np.abs(want) < 128) < 1.0  # not just saturated values

@@ -17,6 +17,23 @@ static inline int8_t ec_requant(const ec_conv_params *p, int32_t acc, int oc)
     return ec_output(p, p->bias != NULL ? acc + p->bias[oc] : acc, oc);
 }
 
+/* ec_output in 32-bit steps for requant_32 layers (every shift < 0 and
+ * |2 acc| < 2^31, proved by the generator): gemmlowp's doubling high multiply
+ * (acc * mult + 2^30) >> 31 is the rounded high word of (2 acc) * mult, and
+ * its rounding right shift (ties away from zero) is (x + half - (x < 0)) >> right.
+ * Same integers; the fast kernel sets use it, the reference set does not. */
+static inline int8_t ec_output_fast(const ec_conv_params *p, int32_t acc, int oc)
+{
+    const int right = -p->shift[oc];
+    int32_t x;
+    if (!p->requant_32) {
+        return ec_output(p, acc, oc);
+    }
+    x = (int32_t)(((int64_t)(acc * 2) * p->mult[oc] + ((int64_t)1 << 31)) >> 32);
+    x = (x + (int32_t)(1u << (right - 1)) + (x >> 31)) >> right;
+    return (int8_t)ec_clamp(x + p->out_offset, p->act_min, p->act_max);
+}
+
 /* The receptive field of the output pixel whose top-left tap is (iy0, ix0),
  * as (k_h, k_w, in_c) int8 values, with the input zero point where it falls
  * in the padding: x + in_offset is then 0 there, so eff_bias stays exact. */

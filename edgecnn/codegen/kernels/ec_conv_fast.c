@@ -135,7 +135,7 @@ void ec_conv2d_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int o
         int32_t acc[EC_OC_BLOCK];
         ec_conv_sums(p, x, stride, len, rows, oc, count, acc);
         for (j = 0; j < count; ++j) {
-            out[oc + j] = ec_output(p, acc[j], oc + j);
+            out[oc + j] = ec_output_fast(p, acc[j], oc + j);
         }
     }
 }
@@ -148,7 +148,7 @@ void ec_pointwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int8_t *ou
         return;
     }
     for (oc = 0; oc < p->out_c; ++oc) {
-        out[oc] = ec_output(p, p->eff_bias[oc] + ec_dot(in, p->weights + (int32_t)oc * p->in_c, p->in_c), oc);
+        out[oc] = ec_output_fast(p, p->eff_bias[oc] + ec_dot(in, p->weights + (int32_t)oc * p->in_c, p->in_c), oc);
     }
 }
 
@@ -195,7 +195,7 @@ void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, in
             }
         }
         for (c = 0; c < n; ++c) {
-            out[c0 + c] = ec_requant(p, acc[c], c0 + c);
+            out[c0 + c] = ec_output_fast(p, p->bias != NULL ? acc[c] + p->bias[c0 + c] : acc[c], c0 + c);
         }
     }
 }
@@ -254,7 +254,7 @@ static void ec_batch(const ec_conv_params *p, const int16_t (*x)[EC_BATCH_TAPS],
         }
         ec_dot_batch(x, n, w16, taps, acc);
         for (i = 0; i < n; ++i) {
-            out[i * p->out_c + oc] = ec_output(p, acc[i], oc);
+            out[i * p->out_c + oc] = ec_output_fast(p, acc[i], oc);
         }
     }
 }
