@@ -83,6 +83,9 @@ CASES: tuple[Case, ...] = (
          lambda L, x: L.MaxPooling2D(3, strides=2, padding="same")(L.Conv2D(5, 3, padding="same")(x))),
     Case("conv_pw_block", ("CONV_2D",), (7, 6, 4),
          lambda L, x: L.Conv2D(6, 1, activation="relu")(L.Conv2D(8, 3, padding="same", activation="relu")(x))),
+    # Blocks wider than the chain's stack buffers (96 channels) run pixel by pixel in the arena scratch.
+    Case("conv_pool_wide_c100", ("CONV_2D", "MAX_POOL_2D"), (6, 7, 4),
+         lambda L, x: L.MaxPooling2D(2)(L.Conv2D(100, 3, padding="same", activation="relu")(x))),
     # 3 x 3 x 20 = 180 taps: more than the SIMD kernels expand on the stack (portable path).
     Case("conv_c20_wide_taps", ("CONV_2D",), (6, 7, 20), lambda L, x: L.Conv2D(3, 3, padding="same")(x)),
 )

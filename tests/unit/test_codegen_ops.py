@@ -8,8 +8,8 @@ int8 inputs (incl. all -128, all 127, alternating extremes):
 - built with TFLM's fixed-point FULLY_CONNECTED rounding, against the TFLM interpreter, within 1 LSB;
 - fused (pixel-by-pixel blocks) against unfused, and the engine's kernels against the
   plain reference kernels (-DEC_REFERENCE_KERNELS): bit-identical;
-- the SIMD kernels (ec_conv_simd.c) on the host through the C emulation of their DSP
-  instructions (-DEC_SIMD_EMULATE), also with their fast requantization switched off, and
+- the SIMD kernels (ec_conv_simd.c, ec_dw_simd.c) on the host through the C emulation of their
+  DSP instructions (-DEC_SIMD_EMULATE, under ASan/UBSan), also with their fast requantization off, and
   under QEMU on a Cortex-M4 with the real instructions: bit-identical to the reference kernels.
 """
 
@@ -73,7 +73,8 @@ def test_op_matches_litert_reference_and_tflm(case, models, tmp_path):
     assert np.array_equal(plain, fused), "fused blocks changed the output"
     reference_kernels = _run(path, tmp_path, True, x, REFERENCE_KERNELS)
     assert np.array_equal(fused, reference_kernels), "kernels differ from the reference ones"
-    assert np.array_equal(_run(path, tmp_path, True, x, SIMD_EMULATED), reference_kernels), \
+    # With ASan/UBSan: the run fails on any memory or undefined-behaviour error of the SIMD paths.
+    assert np.array_equal(_run(path, tmp_path, True, x, SIMD_EMULATED + hostrun.SANITIZE), reference_kernels), \
         "SIMD kernels (emulated) differ from the reference ones"
     if _has_conv(case):
         assert np.array_equal(_run(path, tmp_path, True, x, SIMD_EMULATED, requant_32=False), reference_kernels), \

@@ -88,11 +88,15 @@ void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t
     const ec_conv_params *last = p->pointwise != NULL ? p->pointwise : p->first;
     const ec_pool_params *pool = p->pool;
     const int c_out = last->out_c;
-    int8_t stack_mid[EC_PIXELS_MAX * EC_STACK_C], stack_pix[EC_PIXELS_MAX * EC_STACK_C];
-    int32_t acc_max[EC_STACK_C];
+    int8_t stack_mid[EC_PIXELS_MAX * EC_STACK_C];
+    union { /* a pooled block uses one or the other */
+        int8_t pix[EC_PIXELS_MAX * EC_STACK_C];
+        int32_t acc_max[EC_STACK_C];
+    } stack;
+    int32_t *acc_max = stack.acc_max;
     const int on_stack = p->first->out_c <= EC_STACK_C && c_out <= EC_STACK_C;
     /* Else one pixel at a time: first->out_c bytes of scratch with a pointwise stage, then c_out with a pool. */
-    int8_t *pix = on_stack ? stack_pix : scratch + (p->pointwise != NULL ? p->first->out_c : 0);
+    int8_t *pix = on_stack ? stack.pix : scratch + (p->pointwise != NULL ? p->first->out_c : 0);
     ec_pixel_batch b;
     int32_t i, pixels;
     int oy, ox, y, x, c, pooled;
@@ -124,6 +128,8 @@ void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t
             const int x1 = ix + pool->k_w < pool->in_w ? ix + pool->k_w : pool->in_w;
             for (c = 0; c < c_out; ++c) {
                 o[c] = INT8_MIN;
+            }
+            for (c = 0; pooled && c < c_out; ++c) { /* pooled implies c_out <= EC_STACK_C */
                 acc_max[c] = INT32_MIN;
             }
             for (y = y0; y < y1; ++y) {
