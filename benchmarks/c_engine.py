@@ -162,7 +162,8 @@ def _lines(r: dict) -> list[str]:
         out.append(f"Cortex-M4 {key:10s}: {r['m4_instructions_per_inference'][key]:>11,} instructions per inference, "
                    f"{per_mac} per MAC" + (" (SIMD target <= 2)" if "simd" in key else ""))
     out.append("per kernel call (SIMD, -Os): " + "; ".join(
-        f"{l['call']} {l['instructions']:,} ({l['instructions_per_mac']}/MAC)" for l in r["m4_layers_simd_os"]))
+        f"{l['call']} {l['instructions']:,}" + (f" ({l['instructions_per_mac']}/MAC)" if l["macs"] else "")
+        for l in r["m4_layers_simd_os"]))
     a = r["agreement"]
     out.append(f"agreement ({a['evaluation']} + 1,000 random inputs): " + "; ".join(
         f"{k} max {v['max_abs_diff_lsb']} LSB, {v['values_differing']} values differ"

@@ -4,10 +4,12 @@
  * MultiplyByQuantizedMultiplier, + out_offset, clamp. Padded taps add 0.
  *
  * The functions the engine calls, computing the same integers as the *_ref
- * reference functions (ec_conv.c) faster:
- * away from the borders a conv accumulates plain dot products of contiguous
- * rows and starts from eff_bias = bias + in_offset * (sum of the channel's
- * weights), which the generator precomputes; a depthwise conv accumulates
+ * reference functions (ec_conv.c) faster. Conv and 1x1 conv start from
+ * eff_bias = bias + in_offset * (sum of the channel's weights), which the
+ * generator precomputes: batches of up to 4 pixels (ec_conv2d_pixels_s8,
+ * ec_pointwise_pixels_s8) gather their receptive fields once (zero point at
+ * the borders) as int16 and make four sums per pass over a weight row; single
+ * pixels use dot products of contiguous rows. A depthwise conv accumulates
  * whole channel vectors at once. On cores with the DSP extension
  * (Cortex-M4 and up), unless built with -DEC_NO_SIMD, the SIMD kernels of
  * ec_conv_simd.c take over the shapes they handle. Built with
