@@ -42,15 +42,20 @@ DIGITS = Augment(rotation_deg=7, zoom=0.05, shift=0.08, brightness=0.05, contras
 # original + augmented batches) fit the originals to only 92.5% (train) and reached 91.27% test: the
 # 15k-parameter model is capacity-bound here too, so the view is as mild as the digits' plus the mirror.
 CLOTHES = Augment(rotation_deg=5, zoom=0.05, shift=0.08, brightness=0.05, contrast=0.1, hflip=True)
-OBJECTS = Augment(rotation_deg=8, zoom=0.1, shift=0.125, brightness=0.15, contrast=0.25, hflip=True, fill="reflect")
+# CIFAR-10: the 8-epoch run (rotation 8, zoom 0.1, brightness 0.15, contrast 0.25) fit the originals to
+# 71.7% and tested at 69.8%: capacity-bound again, so rotation, zoom and colour are mild; shift and flip
+# (the two augmentations the 76.98% baseline used) stay.
+OBJECTS = Augment(rotation_deg=5, zoom=0.05, shift=0.125, brightness=0.1, contrast=0.1, hflip=True, fill="reflect")
 
 RECIPES: dict[str, Recipe] = {
+    # 12 epochs with stage 2 on both views gave the shipped 99.40%; 16 epochs with stage 2 on the
+    # originals gave 99.36% (it fit the training originals to 99.7%: digits do not need it).
     "mnist": Recipe(epochs=12, batch_size=128, lr=3e-3, warmup_epochs=0.5, finetune_fraction=0.25,
                     finetune_lr=2e-4, augment=DIGITS),
     "fashion-mnist": Recipe(epochs=14, batch_size=128, lr=3e-3, warmup_epochs=0.5, finetune_fraction=0.25,
                             finetune_lr=5e-4, augment=CLOTHES, finetune_data="plain"),
-    "cifar10": Recipe(epochs=24, batch_size=128, lr=3e-3, warmup_epochs=1.0, finetune_fraction=0.2,
-                      finetune_lr=6e-4, augment=OBJECTS, weight_decay=0.004),
+    "cifar10": Recipe(epochs=30, batch_size=128, lr=3e-3, warmup_epochs=1.0, finetune_fraction=0.2,
+                      finetune_lr=6e-4, augment=OBJECTS, weight_decay=0.004, finetune_data="plain"),
 }
 
 
