@@ -1,7 +1,6 @@
 """The C engine end to end on the MNIST model: host references, sanitizers, compilers, Cortex-M4 under QEMU.
 
-The model is the shipped MNIST model when it exists, else lite28 trained for a
-few seconds on the shipped sample; either way it is converted by the project's
+The models are the shipped ones (package data), converted by the project's
 int8 conversion (edgecnn.convert). Heavy runs (full test sets, the CLI build)
 are marked slow.
 """
@@ -28,30 +27,19 @@ def _need(*tools):
         pytest.skip(f"not installed: {', '.join(missing)}")
 
 
-def _keras_model(family: str, dataset: str, tmp):
-    """The shipped model, else a seeded few-epoch training on the shipped sample."""
-    shipped = shipped_model_dir(dataset) / "model.keras"
+def _keras_model(dataset: str):
+    """The shipped model: committed package data, so its absence is a failure."""
     from edgecnn.convert.quantize import load_keras
 
-    if shipped.is_file():
-        return load_keras(shipped), "shipped"
-    import keras
-
-    from edgecnn.model import build_model
-    from edgecnn.samples import load_sample
-
-    keras.utils.set_random_seed(0)
-    s = load_sample(dataset)
-    m = build_model(family)
-    m.compile("adam", "sparse_categorical_crossentropy")
-    m.fit(s["x_calib"].astype("float32") / 255.0, s["y_calib"], epochs=5, batch_size=32, verbose=0)
-    return m, "trained 5 epochs on the shipped sample"
+    shipped = shipped_model_dir(dataset) / "model.keras"
+    assert shipped.is_file(), f"shipped {dataset} model missing from this checkout: {shipped}"
+    return load_keras(shipped), "shipped"
 
 
-def _int8(family: str, dataset: str, tmp):
+def _int8(dataset: str, tmp):
     from edgecnn.convert.quantize import to_int8_tflite
 
-    model, origin = _keras_model(family, dataset, tmp)
+    model, origin = _keras_model(dataset)
     calib, _ = calibration_data(dataset, 500, seed=0)
     path = tmp / f"{dataset}_int8.tflite"
     path.write_bytes(to_int8_tflite(model, calib))
@@ -63,7 +51,7 @@ def mnist(tmp_path_factory):
     """(int8 .tflite path, generated engine, default host exe, fixed-point-FC host exe)."""
     _need("gcc")
     tmp = tmp_path_factory.mktemp("c_engine_mnist")
-    path, origin = _int8("lite28", "mnist", tmp)
+    path, origin = _int8("mnist", tmp)
     print(f"MNIST model: {origin}")
     gen = generate(path, tmp / "c", "mnist", labels=[str(i) for i in range(10)])
     exe = hostrun.compile_host(gen, tmp / "host", "gcc", "-O2")
@@ -220,11 +208,11 @@ def test_c_build_target_on_the_sample(mnist, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family,dataset", [("lite28", "mnist"), ("lite28", "fashion-mnist"), ("lite32", "cifar10")])
-def test_full_test_set_matches_litert_reference(family, dataset, tmp_path):
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist", "cifar10"])
+def test_full_test_set_matches_litert_reference(dataset, tmp_path):
     """Every image of the test set (when cached, else the sample), C vs LiteRT BUILTIN_REF."""
     _need("gcc")
-    path, origin = _int8(family, dataset, tmp_path)
+    path, origin = _int8(dataset, tmp_path)
     gen = generate(path, tmp_path / "c", dataset)
     exe = hostrun.compile_host(gen, tmp_path / "host", "gcc", "-O2")
     ev = evaluation_data(dataset)
