@@ -54,7 +54,8 @@ RECIPES: dict[str, Recipe] = {
                     finetune_lr=2e-4, augment=DIGITS),
     "fashion-mnist": Recipe(epochs=14, batch_size=128, lr=3e-3, warmup_epochs=0.5, finetune_fraction=0.25,
                             finetune_lr=5e-4, augment=CLOTHES, finetune_data="plain"),
-    "cifar10": Recipe(epochs=30, batch_size=128, lr=3e-3, warmup_epochs=1.0, finetune_fraction=0.2,
+    # 30 epochs reached 76.76% float and still fit the training originals to only 80.0%; 40 reached 78.34%.
+    "cifar10": Recipe(epochs=40, batch_size=128, lr=3e-3, warmup_epochs=1.0, finetune_fraction=0.2,
                       finetune_lr=6e-4, augment=OBJECTS, weight_decay=0.004, finetune_data="plain"),
 }
 
