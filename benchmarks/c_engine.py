@@ -191,7 +191,7 @@ def main(argv=None) -> int:
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     if args.md:
-        cmd = "nice -n 19 python benchmarks/c_engine.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        cmd = "python benchmarks/c_engine.py " + " ".join(argv if argv is not None else sys.argv[1:])
         args.md.write_text(f"# C engine figures\n\nCommand: `{cmd.strip()}`\n\n```\n{text}\n```\n")
     return 0
 

@@ -143,7 +143,7 @@ def markdown(rows: list[dict], machine: dict, date: str, command: str) -> str:
     vm = f" ({machine['hypervisor']} VM)" if machine.get("hypervisor") else ""
     lines = [f"# edgecnn vs the paper ({date})", "",
              f"Machine: {machine['cpu_model']}, {machine['cpu_cores_usable']} usable cores{vm}, {machine['os']}; "
-             f"load average {machine['load_avg_1_5_15_min']} (1/5/15 min, shared machine) at the end. "
+             f"load average {machine['load_avg_1_5_15_min']} (1/5/15 min) at the end. "
              f"Command: `{command}`.", ""]
     return "\n".join(lines + accuracy_lines(rows) + size_table(rows) + latency_lines(rows) + size_lines()) + "\n"
 
