@@ -1,8 +1,8 @@
-"""The C engine end to end on the MNIST model: host references, sanitizers, compilers, Cortex-M4 under QEMU.
+"""The C engine end to end: host references, sanitizers, compilers, Cortex-M4 under QEMU.
 
-The models are the shipped ones (package data), converted by the project's
-int8 conversion (edgecnn.convert). Heavy runs (full test sets, the CLI build)
-are marked slow.
+The models are the shipped ones (package data: MNIST, and all three in the slow
+runs), converted by the project's int8 conversion (edgecnn.convert). Heavy runs
+(full test sets, the CLI build) are marked slow.
 """
 
 import re
@@ -27,23 +27,16 @@ def _need(*tools):
         pytest.skip(f"not installed: {', '.join(missing)}")
 
 
-def _keras_model(dataset: str):
-    """The shipped model: committed package data, so its absence is a failure."""
-    from edgecnn.convert.quantize import load_keras
+def _int8(dataset: str, tmp):
+    """The shipped model (committed package data, so its absence is a failure) converted to int8."""
+    from edgecnn.convert.quantize import load_keras, to_int8_tflite
 
     shipped = shipped_model_dir(dataset) / "model.keras"
     assert shipped.is_file(), f"shipped {dataset} model missing from this checkout: {shipped}"
-    return load_keras(shipped), "shipped"
-
-
-def _int8(dataset: str, tmp):
-    from edgecnn.convert.quantize import to_int8_tflite
-
-    model, origin = _keras_model(dataset)
     calib, _ = calibration_data(dataset, 500, seed=0)
     path = tmp / f"{dataset}_int8.tflite"
-    path.write_bytes(to_int8_tflite(model, calib))
-    return path, origin
+    path.write_bytes(to_int8_tflite(load_keras(shipped), calib))
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +44,7 @@ def mnist(tmp_path_factory):
     """(int8 .tflite path, generated engine, default host exe, fixed-point-FC host exe)."""
     _need("gcc")
     tmp = tmp_path_factory.mktemp("c_engine_mnist")
-    path, origin = _int8("mnist", tmp)
-    print(f"MNIST model: {origin}")
+    path = _int8("mnist", tmp)
     gen = generate(path, tmp / "c", "mnist", labels=[str(i) for i in range(10)])
     exe = hostrun.compile_host(gen, tmp / "host", "gcc", "-O2")
     exe_fx = hostrun.compile_host(gen, tmp / "fixed" / "host", "gcc", "-O2", FIXED_POINT_FC)
@@ -212,7 +204,7 @@ def test_c_build_target_on_the_sample(mnist, tmp_path):
 def test_full_test_set_matches_litert_reference(dataset, tmp_path):
     """Every image of the test set (when cached, else the sample), C vs LiteRT BUILTIN_REF."""
     _need("gcc")
-    path, origin = _int8(dataset, tmp_path)
+    path = _int8(dataset, tmp_path)
     gen = generate(path, tmp_path / "c", dataset)
     exe = hostrun.compile_host(gen, tmp_path / "host", "gcc", "-O2")
     ev = evaluation_data(dataset)
@@ -220,7 +212,7 @@ def test_full_test_set_matches_litert_reference(dataset, tmp_path):
 
     x = to_int8(ev.x, type("Q", (), {"scale": gen.input_scale, "zero_point": gen.input_zero_point})())
     cmp = verify.compare("litert_builtin_ref", hostrun.run_host(exe, x, 10).outputs, verify.litert_reference(path, x))
-    print(f"{dataset} ({origin}) on {ev.description}: {cmp.line()}")
+    print(f"{dataset} (shipped model) on {ev.description}: {cmp.line()}")
     assert cmp.passed
 
 
