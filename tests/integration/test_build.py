@@ -24,7 +24,7 @@ from edgecnn.samples import load_sample
 EDGECNN = Path(sys.executable).parent / "edgecnn"
 # The converter's own targets, named one by one: `all` also builds targets other modules register.
 ARGS = ("build", "--target", "tflite", "--target", "tflite-micro", "--target", "onnx", "--target", "ort",
-        "--model", "lite28.keras", "--out", "out")
+        "--model", "lite28.keras", "--dataset", "mnist", "--input-range", "0,1", "--out", "out")
 EXPECTED = {"manifest.json", "model.keras", "model_float.tflite", "model_int8.tflite", "model_float.onnx",
             "model_int8.onnx", "model_int8.ort", "model_int8.required_operators.config",
             "tflite-micro/model_data.h", "tflite-micro/model_data.cc", "tflite-micro/model_ops.h",
