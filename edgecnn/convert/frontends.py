@@ -128,7 +128,39 @@ def _load_keras(path: Path) -> ModelSource:
     return _keras_source(path, "keras", _load_with_suffix(path, ".keras", "Keras 3 .keras model"))
 
 
+# Read every attribute and dataset of an HDF5 file in a child process first: on some corrupt files
+# libhdf5 itself loops forever (seen in fuzzing: H5HG__cache_heap_deserialize) or crashes, which no
+# Python exception handler can catch.
+_H5_PROBE = ("import sys, h5py\n"
+             "with h5py.File(sys.argv[1], 'r') as f:\n"
+             "    def visit(name, obj):\n"
+             "        dict(obj.attrs)\n"
+             "        obj[()] if isinstance(obj, h5py.Dataset) else None\n"
+             "    dict(f.attrs)\n"
+             "    f.visititems(visit)\n")
+H5_PROBE_BASE_S = 10  # plus 2 s per MB: a valid file of that size reads in well under a second here
+
+
+def _probe_h5(path: Path) -> None:
+    """EdgecnnError unless h5py reads the whole file in a child process within the time limit."""
+    import subprocess
+    import sys
+
+    limit = H5_PROBE_BASE_S + 2 * path.stat().st_size / 1e6
+    try:
+        res = subprocess.run([sys.executable, "-c", _H5_PROBE, str(path)], capture_output=True, text=True,
+                             timeout=limit)
+    except subprocess.TimeoutExpired:
+        raise EdgecnnError(f"{path}: the HDF5 library did not finish reading the file in {limit:.0f} s; "
+                           "the .h5 file is corrupt") from None
+    if res.returncode != 0:
+        tail = (res.stderr.strip().splitlines() or [f"exit status {res.returncode}"])[-1]
+        raise EdgecnnError(f"{path}: not a readable HDF5 file ({tail[:200]}); the .h5 file may be truncated "
+                           "or corrupt")
+
+
 def _load_h5(path: Path) -> ModelSource:
+    _probe_h5(path)
     return _keras_source(path, "h5", _load_with_suffix(path, ".h5", "legacy Keras HDF5 (.h5) model"))
 
 
