@@ -56,14 +56,20 @@ def validate(raw: bytes, where: str) -> None:
     if len(raw) < 8 or raw[4:8] != MAGIC:
         raise EdgecnnError(f"{where} is not a TFLite flatbuffer (no 'TFL3' identifier at byte 4); "
                            "the file may be truncated, corrupt or of another format")
-    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     try:
-        with quiet():
-            Interpreter(model_content=bytes(raw))
-    except Exception as err:  # LiteRT raises ValueError (verifier) or RuntimeError (ops)
+        with quiet():  # verify, then prepare every op with both kernel sets the build runs
+            for resolver in (OpResolverType.AUTO, OpResolverType.BUILTIN_REF):
+                it = Interpreter(model_content=bytes(raw), experimental_op_resolver_type=resolver)
+                it.allocate_tensors()
+            # Every name and op detail the later stages read: the verifier does not check string contents.
+            it.get_tensor_details()
+            it._get_ops_details()
+            it.get_signature_list()
+    except Exception as err:  # LiteRT raises ValueError (verifier) or RuntimeError (ops that cannot prepare)
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise EdgecnnError(f"{where} is not a valid TFLite model (LiteRT: {msg}); "
+        raise EdgecnnError(f"{where} is not a valid TFLite model (LiteRT: {msg[:300]}); "
                            "the file may be truncated or corrupt") from None
 
 

@@ -192,3 +192,62 @@ def test_class_count_mismatch_is_one_clear_error_and_leaves_nothing(models, tmp_
         build(BuildRequest(model=models / "rgb64_4class.keras", data=tmp_path / "three.npz", input_range="0,1",
                            out=tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+def _tf_convert(model, mode: str) -> bytes:
+    """A float / dynamic-range / float16 .tflite from TF's converter (from_keras_model keeps a signature)."""
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    if mode != "float":
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        conv.target_spec.supported_types = [tf.float16]
+    return bytes(conv.convert())
+
+
+def test_float_tflite_is_quantized_to_full_integer_and_runs_in_tflm(models, tmp_path):
+    import keras
+
+    model = keras.models.load_model(models / "residual.keras")
+    (tmp_path / "float.tflite").write_bytes(_tf_convert(model, "float"))
+    _, manifest = build(BuildRequest(targets=("tflite", "tflite-micro", "onnx"), model=tmp_path / "float.tflite",
+                                     data=models / "residual.npz", input_range="0,1", calibration_samples=16,
+                                     out=tmp_path / "out", command="pytest"))
+    assert manifest["source_model"]["quantizer"].startswith("ai-edge-quantizer")
+    assert manifest["input"]["dtype"] == manifest["output"]["dtype"] == "int8"
+    assert manifest["verification"]["tflm_vs_litert_int8_ref"]["passed"]
+    assert manifest["verification"]["onnx_float_vs_keras"]["passed"]  # float ONNX from the float .tflite
+    assert (tmp_path / "out" / "model_float.tflite").read_bytes() == (tmp_path / "float.tflite").read_bytes()
+
+
+@pytest.mark.parametrize("mode,what", [("dynamic", "dynamic-range \\(hybrid\\)"), ("float16", "float16-quantized")])
+def test_hybrid_and_float16_tflite_are_refused_saying_what_they_are(models, tmp_path, mode, what):
+    import keras
+
+    # The converter leaves weight tensors under 1,024 values in float: the (640 -> 16) dense layer is above it.
+    model = keras.models.load_model(models / "vector640.keras")
+    (tmp_path / "m.tflite").write_bytes(_tf_convert(model, mode))
+    with pytest.raises(EdgecnnError, match=f"is a {what}.*TFLITE_BUILTINS_INT8"):
+        build(BuildRequest(model=tmp_path / "m.tflite", out=tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_savedmodel_directory_builds(models, tmp_path):
+    import keras
+
+    keras.models.load_model(models / "flatten_dense.keras").export(tmp_path / "sm")
+    _, manifest = build(BuildRequest(targets=("tflite-micro", "c"), model=tmp_path / "sm",
+                                     data=models / "flatten_dense.npz", input_range="0,1", calibration_samples=16,
+                                     out=tmp_path / "out", command="pytest"))
+    assert manifest["source_model"]["format"] == "savedmodel"
+    assert manifest["verification"]["tflm_vs_litert_int8_ref"]["passed"]
+
+
+@pytest.mark.parametrize("fmt", ["keras", "h5", "tflite"])
+def test_inspect_reads_every_format_with_macs_from_the_graph(models, fmt):
+    from edgecnn.summary import model_rows, totals
+
+    tot = totals(model_rows(models / f"rgb64_4class.{fmt}"))
+    # c1: 16x16 outputs x 3x3x3 taps x 4; c2: 7x7 x 3x3x4 x 8; head 8 x 4
+    assert tot["macs"] == 16 * 16 * 27 * 4 + 7 * 7 * 36 * 8 + 8 * 4
