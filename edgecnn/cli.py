@@ -138,17 +138,22 @@ def bench(
 
 @app.command("train")
 def train(
-    dataset: str = typer.Option("mnist", "--dataset", help="mnist, fashion-mnist or cifar10."),
+    dataset: str = typer.Option("mnist", "--dataset", help="mnist, fashion-mnist, cifar10 or a data set registered with `edgecnn data add`."),
     method: str = typer.Option("two-stage", "--method", help="two-stage (the paper), baseline, augment-only, two-stage-no-unfreeze."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Total epoch budget (both stages); default: the data set's recipe."),
     seed: int = typer.Option(0, "--seed", help="Seed for weights, shuffling and augmentation."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Train on this many (seeded) training images."),
     out: Path = typer.Option(Path("runs/train"), "--out", help="Directory for model.keras, metrics.json, curves.png, confusion.png."),
+    max_params: Optional[int] = typer.Option(None, "--max-params", help="Parameter cap for the family member (default 15,000 for a registered set; a built-in set keeps its shipped model unless a budget is given)."),
+    max_arena: Optional[int] = typer.Option(None, "--max-arena", help="RAM budget: largest C-engine activation arena in bytes (measured on the untrained int8 model before training)."),
+    max_macs: Optional[int] = typer.Option(None, "--max-macs", help="Time budget: most multiply-accumulates per inference (C engine count)."),
+    hflip: bool = typer.Option(False, "--hflip", help="Also mirror images left-right in the augmented view (only where a mirror image keeps its label)."),
 ) -> None:
     """Train the lightweight CNN (default: the paper's two-stage recipe)."""
     from edgecnn.train import TrainConfig, train as run
 
-    run(TrainConfig(dataset=dataset, method=method, epochs=epochs, seed=seed, limit=limit, out=out))
+    run(TrainConfig(dataset=dataset, method=method, epochs=epochs, seed=seed, limit=limit, out=out,
+                    max_params=max_params, max_arena=max_arena, max_macs=max_macs, hflip=hflip))
 
 
 @app.command("inspect")
