@@ -94,7 +94,7 @@ def find_layout(tree: Tree) -> dict[str, str]:
     images = [PurePosixPath(r) for r in tree.files
               if PurePosixPath(r).suffix.lower() in IMAGE_SUFFIXES and not PurePosixPath(r).name.startswith(".")]
     if not images:
-        raise EdgecnnError(f"{tree.path}: no images; expected <class>/*.{SUFFIX_TEXT.replace('/', '|*.')} "
+        raise EdgecnnError(f"{tree.path}: no images; expected <class>/*.png|jpg|jpeg|bmp "
                            "(or train/<class>/... and test/<class>/...)")
     roots = {p.parent.parent.as_posix() for p in images if p.parent.as_posix() != "."}
     loose = [p.as_posix() for p in images if p.parent.as_posix() == "."]

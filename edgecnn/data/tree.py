@@ -15,6 +15,7 @@ from edgecnn.errors import EdgecnnError
 
 # Folders that archivers add beside the content (macOS Finder's resource forks).
 _ARCHIVE_JUNK = ("__MACOSX/",)
+_ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, RuntimeError)
 
 
@@ -40,6 +41,8 @@ class Tree:
             self._open_tar()
         elif self.path.is_file() and zipfile.is_zipfile(self.path):
             self._open_zip()
+        elif self.path.is_file() and self.path.name.lower().endswith(_ARCHIVE_SUFFIXES):
+            raise EdgecnnError(f"{self.path}: corrupt or truncated archive (no readable tar or zip structure)")
         elif self.path.exists():
             raise EdgecnnError(f"{self.path}: not a directory, a tar or a zip archive; "
                                "expected a directory or a .tar/.tar.gz/.tgz/.zip archive")
