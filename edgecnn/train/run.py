@@ -103,9 +103,10 @@ def choose(cfg: TrainConfig, ds, x) -> tuple[Family, dict | None]:
         return FAMILIES[FAMILY_FOR_DATASET[cfg.dataset]], None
     budget = Budget(cfg.max_params or Budget.max_params, cfg.max_arena, cfg.max_macs)
     shape, k = tuple(int(d) for d in x.shape[1:]), len(ds.class_names)
+    limits = [f"max params {budget.max_params}"] + [
+        f"{what} {v}" for what, v in (("max arena (B)", budget.max_arena_bytes), ("max MACs", budget.max_macs)) if v]
     console.print(f"choosing the family member for {shape[0]}x{shape[1]}x{shape[2]}, {k} classes: "
-                  f"max params {budget.max_params}, max arena {budget.max_arena_bytes or '-'} B, "
-                  f"max MACs {budget.max_macs or '-'} (untrained int8 models, C engine planner)")
+                  f"{', '.join(limits)} (untrained int8 models, C engine planner)")
     chosen, measured = choose_family(shape, k, budget, x, lambda line: console.print(f"  {line}", highlight=False))
     console.print(f"chose [bold]{chosen.family.name}[/]: {chosen.params} params, {chosen.macs} MACs, "
                   f"arena {chosen.arena_bytes} B")
