@@ -277,3 +277,25 @@ def test_corrupt_cached_npz_is_refused(user_folder, cache):
     npz.write_bytes(bytes(data))
     with pytest.raises(EdgecnnError, match=r"photos.npz is corrupt"):
         load("photos")
+
+
+def test_channels_inferred_and_other_formats(user_folder, tmp_path, cache):
+    """Grayscale PNG, JPEG and BMP files: 1 channel when every image is gray, 3 when one is in colour."""
+    root = tmp_path / "gray"
+    files = sorted(user_folder.rglob("*.png"))
+    for i, p in enumerate(files[:60]):
+        (root / p.parent.name).mkdir(parents=True, exist_ok=True)
+        suffix = (".png", ".bmp", ".jpg")[i % 3]
+        Image.open(p).convert("L").save(root / p.parent.name / f"{p.stem}{suffix}")
+    gray = read_path(root)
+    assert gray.x_train.shape[1:] == (USER_SIDE, USER_SIDE, 1)
+    bmp = sorted(root.rglob("*.bmp"))[0]
+    assert any(np.array_equal(img[..., 0], np.asarray(Image.open(bmp))) for img in
+               np.concatenate([gray.x_train, gray.x_test]))
+    assert any("JPEG" in n for n in gray.notes)
+    colour = files[0]
+    shutil.copy(colour, root / colour.parent.name / "colour.png")
+    mixed = read_path(root)
+    assert mixed.x_train.shape[1:] == (USER_SIDE, USER_SIDE, 3)
+    assert any("1 -> 3 channels: grayscale repeated" in n for n in mixed.notes)
+    assert read_path(root).name == "gray"

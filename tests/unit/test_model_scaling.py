@@ -84,3 +84,16 @@ def test_nothing_fits_is_a_clear_error(images):
         choose_family((40, 40, 3), 4, Budget(100), images)
     with pytest.raises(EdgecnnError, match=r"--max-arena 0: expected a positive whole number"):
         choose_family((40, 40, 3), 4, Budget(15_000, max_arena_bytes=0), images)
+
+
+def test_two_stage_models_of_a_scaled_member():
+    """The dual model and its unification work for a member with an extra pooled stage (6 blocks)."""
+    from edgecnn.train.stages import build_dual, unfreeze_schedule, unify
+
+    fam = widest_within((128, 96, 3), 5, 15_000)[-1]
+    assert len(fam.blocks) == 6
+    dual = build_dual(fam)
+    assert dual.output_shape == [(None, 5), (None, 5)]
+    single = unify(dual, fam)
+    assert single.count_params() == param_count(fam)
+    assert unfreeze_schedule(fam)[1] == ["head", "b6"]
