@@ -151,6 +151,7 @@ def train(cfg: TrainConfig) -> dict:
     model.save(cfg.out / "model.keras")
     metrics = {
         "dataset": cfg.dataset, "dataset_label": ds.label, "data_source": ds.source,
+        "data_notes": list(ds.notes),  # how a user's set was split and converted
         "class_names": list(ds.class_names), "input_shape": list(family.input_shape),
         "input_range": [0.0, 1.0],  # the model takes pixel / 255
         "method": cfg.method, "family": family.name, "seed": cfg.seed, "limit": cfg.limit,

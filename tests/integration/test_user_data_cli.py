@@ -78,8 +78,9 @@ def test_add_info_list_and_errors(user_folder, tmp_path):
     assert res.returncode == 0 and "resized from 20x30, 40x40 to 32x32 with bilinear" in res.stdout, res.stdout
 
 
-def test_train_on_user_set_then_build(user_folder, tmp_path):
-    """data add -> train (baseline, 1 epoch, 96 images, a RAM budget) -> build --target c with no flags."""
+def test_train_on_user_set_then_build_and_bench(user_folder, tmp_path):
+    """data add -> train (baseline, 1 epoch, 96 images, a RAM budget) -> build --target c with no flags
+    -> bench (LiteRT int8 and the C engine on the registered set's test split)."""
     cache = tmp_path / "cache"
     assert run("data", "add", "photos", "--from", str(user_folder), cache=cache).returncode == 0
     out = tmp_path / "run"
@@ -108,3 +109,15 @@ def test_train_on_user_set_then_build(user_folder, tmp_path):
     assert manifest["dataset"] == "photos"
     header = (build / "c" / "photos_model.h").read_text()
     assert re.search(rf"ARENA_BYTES\D+{choice['chosen']['arena_bytes']}\b", header), header
+
+    bench_json = tmp_path / "bench.json"
+    res = run("bench", "--build", str(build), "--runs", "20", "--warmup", "2", "--runtime", "litert-int8",
+              "--runtime", "c-host", "--json", str(bench_json), cache=cache, cwd=tmp_path, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    b = json.loads(bench_json.read_text())
+    rows = {r["runtime"]: r for r in b["runtimes"]}
+    n_test = json.loads((cache / "photos" / "manifest.json").read_text())["n_test"]
+    for name in ("litert-int8", "c-host"):
+        assert rows[name]["status"] == "ok" and rows[name]["n_images"] == n_test
+        assert round(rows[name]["top1_acc"] * n_test) == round(manifest["evaluation"]["int8_top1_acc"] * n_test)
+    assert rows["c-host"]["arena_bytes"] == choice["chosen"]["arena_bytes"]
