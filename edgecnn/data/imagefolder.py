@@ -35,6 +35,8 @@ _EXACT_MODES = {3: {"RGB", "P"}, 1: {"L"}}
 # 8-bit PIL modes by the channel count they hold (the alpha band of LA/RGBA/PA is dropped).
 _GRAY_MODES = {"1", "L", "LA"}
 _COLOUR_MODES = {"RGB", "RGBA", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"}
+# Files that file managers leave in folders (besides dot-files, which are always skipped).
+_JUNK_FILES = {"thumbs.db", "desktop.ini"}
 _IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 
@@ -127,7 +129,8 @@ def _class_files(tree: Tree, split_dir: str, class_names: tuple[str, ...] | None
     per_class: dict[str, list[str]] = {c: [] for c in class_names}
     for rel in tree.files:
         p = PurePosixPath(rel)
-        if str(p.parent.parent) != (split_dir or ".") or p.parent.name not in per_class or p.name.startswith("."):
+        if (str(p.parent.parent) != (split_dir or ".") or p.parent.name not in per_class or p.name.startswith(".")
+                or p.name.lower() in _JUNK_FILES):
             continue
         if p.suffix.lower() not in IMAGE_SUFFIXES:
             raise EdgecnnError(f"{tree.describe(rel)}: not an image; expected only {SUFFIX_TEXT} files in class folders")

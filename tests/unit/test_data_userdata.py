@@ -287,8 +287,11 @@ def test_channels_inferred_and_other_formats(user_folder, tmp_path, cache):
         (root / p.parent.name).mkdir(parents=True, exist_ok=True)
         suffix = (".png", ".bmp", ".jpg")[i % 3]
         Image.open(p).convert("L").save(root / p.parent.name / f"{p.stem}{suffix}")
+    (root / files[0].parent.name / "Thumbs.db").write_bytes(b"\0" * 64)  # skipped, like dot-files
+    (root / files[0].parent.name / ".DS_Store").write_bytes(b"\0" * 64)
     gray = read_path(root)
     assert gray.x_train.shape[1:] == (USER_SIDE, USER_SIDE, 1)
+    assert len(gray.y_train) + len(gray.y_test) == 60
     bmp = sorted(root.rglob("*.bmp"))[0]
     assert any(np.array_equal(img[..., 0], np.asarray(Image.open(bmp))) for img in
                np.concatenate([gray.x_train, gray.x_test]))
