@@ -95,6 +95,9 @@ def to_int8_tflite(model, calib_x: np.ndarray) -> bytes:
     """
     import tensorflow as tf
 
+    from edgecnn.convert.runners import model_units
+
+    calib_x = model_units(calib_x)
     conv = _converter(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

@@ -16,11 +16,19 @@ from edgecnn.convert.quiet import quiet
 from edgecnn.convert.report import task
 
 
+def model_units(x: np.ndarray) -> np.ndarray:
+    """x as float32; uint8 pixels are refused (convert them once with feed.to_model_units)."""
+    if x.dtype == np.uint8:
+        raise TypeError("runners take float inputs in the model's units, not uint8 pixels: "
+                        "convert them once with edgecnn.convert.feed.to_model_units(x, input_range)")
+    return x.astype(np.float32)
+
+
 def to_int8(x: np.ndarray, q: TensorQuant) -> np.ndarray:
     """Float inputs in model units (N, ...) -> int8 with the model's input quantization."""
     from edgecnn.convert.feed import quantize
 
-    return quantize(x, q.scale, q.zero_point)
+    return quantize(model_units(x), q.scale, q.zero_point)
 
 
 def _loop(label: str, x: np.ndarray, run_one) -> np.ndarray:
@@ -37,7 +45,7 @@ def run_keras(model, x: np.ndarray) -> np.ndarray:
     out = []
     with task("Keras float", len(x)) as advance:
         for i in range(0, len(x), 250):
-            out.append(np.asarray(model(x[i:i + 250].astype(np.float32), training=False)))
+            out.append(np.asarray(model(model_units(x[i:i + 250]), training=False)))
             advance(len(out[-1]))
     return np.concatenate(out)
 
@@ -57,7 +65,7 @@ def run_litert(tflite: bytes, x: np.ndarray, label: str, reference_kernels: bool
         scale, zp = din["quantization"]
         x = to_int8(x, TensorQuant((), "int8", scale, zp))
     else:
-        x = x.astype(np.float32)
+        x = model_units(x)
 
     def one(img):
         it.set_tensor(din["index"], img)
@@ -89,5 +97,5 @@ def run_onnx(path: Path, x: np.ndarray, label: str, q_in: TensorQuant | None = N
     opts.intra_op_num_threads = 1
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
-    xs = to_int8(x, q_in) if q_in is not None else x.astype(np.float32)
+    xs = to_int8(x, q_in) if q_in is not None else model_units(x)
     return _loop(label, xs, lambda img: sess.run(None, {name: img})[0])
