@@ -169,9 +169,9 @@ def _build_into(tmp: Path, req: BuildRequest, targets: list[str], src, fd, metri
     manifest = {
         "tool": {"name": "edgecnn", "version": __version__}, "command": command, "name": name,
         "targets": targets, "dataset": ctx.dataset,
-        "dataset_label": metrics.get("dataset_label", fd.description),
+        "dataset_label": metrics.get("dataset_label") or fd.label or fd.description,
         "source_model": {"path": str(src.path), "format": src.format, "description": src.description,
-                         "sha256": model_sha, "params": int(sum(r.params for r in pv.rows)),
+                         "sha256": model_sha, "params": _params(src, pv.rows),
                          "macs": total_macs(pv.rows), "macs_from": "the int8 graph's ops (graphinfo.MACS)",
                          "quantizer": pv.quantizer},
         "input": tflite.q_in.as_dict() | {"range": list(fd.input_range) if fd.input_range else None,
@@ -189,6 +189,11 @@ def _build_into(tmp: Path, req: BuildRequest, targets: list[str], src, fd, metri
     if not src.has_float:
         manifest["skipped"]["model_float.*"] = FLOAT_ARTIFACTS_WHY
     return _run_targets(ctx, targets, manifest, pv.rows)
+
+
+def _params(src, rows: list) -> int:
+    """Trainable + other weights of the float Keras model, else the int8 graph's constant elements."""
+    return int(src.keras.count_params()) if src.keras is not None else int(sum(r.params for r in rows))
 
 
 def _source_bytes(src) -> bytes:

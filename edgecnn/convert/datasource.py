@@ -28,6 +28,7 @@ class RawData:
     is_sample: bool
     train_description: str
     pixels: bool  # uint8 images that need resizing and scaling
+    label: str = ""  # the data set's name as printed, e.g. "MNIST" or "photos"
 
     @property
     def n_classes(self) -> int | None:
@@ -79,7 +80,7 @@ def read_folder(root: Path, shape: tuple) -> RawData:
         x_tr, y_tr, x_te, y_te = feed.split(*_read_split(root, classes, shape))
         what = f"a seeded stratified {feed.SPLIT_TEST_FRACTION:.0%} split (seed {feed.SPLIT_SEED})"
     return RawData(x_tr, y_tr, x_te, y_te, classes, f"{root} ({len(y_te)} images, {what})", False,
-                   f"{root} training images", True)
+                   f"{root} training images", True, root.name)
 
 
 def read_npz(path: Path) -> RawData:
@@ -112,7 +113,7 @@ def read_npz(path: Path) -> RawData:
     if pixels and x_tr.ndim == 3:
         x_tr, x_te = x_tr[..., None], x_te[..., None]
     return RawData(x_tr, y_tr, x_te, y_te, classes, f"{path} ({len(x_te)} samples, {what})", False,
-                   f"{path} training samples", pixels)
+                   f"{path} training samples", pixels, path.stem)
 
 
 def read_dataset(name: str) -> RawData:
@@ -129,11 +130,12 @@ def read_dataset(name: str) -> RawData:
 
         ds = load(name)  # registered user data sets; raises a clear error for unknown names
         return RawData(ds.x_train, ds.y_train, ds.x_test, ds.y_test, list(ds.class_names),
-                       f"{ds.label} test split ({len(ds.y_test)} images)", False, f"{ds.label} training split", True)
+                       f"{ds.label} test split ({len(ds.y_test)} images)", False, f"{ds.label} training split", True,
+                       ds.label)
     ev = evaluation_data(name)
     calib, calib_desc = calibration_data(name, 10 ** 9)
     return RawData(calib, None, ev.x, ev.y, list(spec.class_names), ev.description, ev.is_sample,
-                   calib_desc.split(" from the ", 1)[-1].split(" (seed")[0], True)
+                   calib_desc.split(" from the ", 1)[-1].split(" (seed")[0], True, spec.label)
 
 
 def raw_data(dataset: str | None, data: Path | None, shape: tuple) -> RawData:
@@ -196,9 +198,10 @@ def make_feed(src, shape: tuple, output_shape: tuple, q_in, *, dataset: str | No
                                f"the model input is {tuple(shape[1:])}")
     labels = raw.class_names or [f"class_{i}" for i in range(int(output_shape[-1]))]
     notes = [] if raw.y_test is not None else ["accuracy unknown: the data has no labels"]
-    calib_desc = "" if calib is None else f"{len(calib)} samples from the {raw.train_description} (seed 0)"
+    unit = "images" if raw.pixels else "samples"
+    calib_desc = "" if calib is None else f"{len(calib)} {unit} from the {raw.train_description} (seed 0)"
     return feed.Feed(calib, x, raw.y_test, labels, raw.description, raw.is_sample,
-                     "data" if data is not None else "dataset", rng, why, notes, calib_desc)
+                     "data" if data is not None else "dataset", rng, why, notes, calib_desc, raw.label)
 
 
 def bench_feed(manifest: dict, dataset: str | None = None, data: Path | None = None) -> feed.Feed:

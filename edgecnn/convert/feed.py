@@ -48,6 +48,7 @@ class Feed:
     input_range_source: str
     notes: list[str] = field(default_factory=list)
     calib_description: str = ""  # e.g. "500 images from the MNIST training split (seed 0)"
+    label: str = ""  # the data set's name as printed, e.g. "MNIST"; "" for random inputs
 
     def as_dict(self) -> dict:
         return {"source": self.source, "description": self.description, "is_sample": self.is_sample,

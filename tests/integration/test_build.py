@@ -108,7 +108,7 @@ def test_manifest_records_the_contract(built):
     assert m["dataset"] == "mnist" and m["dataset_label"] == "MNIST" and m["name"] == "mnist"
     assert m["source_model"]["params"] == 14946 and m["source_model"]["macs"] > 1_000_000
     assert m["input"] == {"shape": [1, 28, 28, 1], "dtype": "int8", "scale": pytest.approx(1 / 255),
-                          "zero_point": -128}
+                          "zero_point": -128, "range": [0.0, 1.0], "range_source": "--input-range"}
     assert m["output"]["shape"] == [1, 10] and m["output"]["dtype"] == "int8"
     assert m["ops"] == ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "MEAN", "SOFTMAX"]
     assert m["calibration"]["samples"] == 500 and "shipped sample" in m["calibration"]["description"]
