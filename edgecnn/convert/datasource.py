@@ -213,6 +213,8 @@ def bench_feed(manifest: dict, dataset: str | None = None, data: Path | None = N
     q_in = SimpleNamespace(scale=float(inp["scale"]), zero_point=int(inp["zero_point"]))
     built = manifest.get("data") or {"source": "dataset"}
     rng = tuple(inp["range"]) if inp.get("range") else None
+    if "range" not in inp:  # built before input ranges were recorded: every such build fed pixels / 255
+        rng = feed.RANGES["0,1"]
     if dataset is None and data is None:
         if built["source"] == "random":
             x = feed.random_inputs(shape, q_in, n=int(built.get("n_eval", feed.N_RANDOM)))
