@@ -168,7 +168,13 @@ def make_feed(src, shape: tuple, output_shape: tuple, q_in, *, dataset: str | No
     q_in: the int8 input quantization when the source is an int8 .tflite, else None.
     """
     requested = feed.parse_range(input_range)
+    ignored = []
+    if requested is not None and not feed.is_image_shape(shape):
+        ignored = [f"--input-range does not apply: the model input {tuple(shape)} is not an image (1, H, W, 1|3)"]
+        requested = None
     rng, why = feed.infer_range(requested, src.rescaling_input, bool(metrics.get("dataset")), q_in)
+    if not feed.is_image_shape(shape):
+        rng, why = None, "not an image input"
     if dataset is None and data is None:
         dataset = metrics.get("dataset")
     if dataset is None and data is None:
@@ -178,7 +184,8 @@ def make_feed(src, shape: tuple, output_shape: tuple, q_in, *, dataset: str | No
         x = feed.random_inputs(shape, q_in)
         return feed.Feed(None, x, None, [f"class_{i}" for i in range(int(output_shape[-1]))],
                          f"{len(x)} seeded random int8 inputs (seed {feed.RANDOM_SEED}; no data given)",
-                         False, "random", rng, why, ["accuracy unknown: no data given (pass --data or --dataset)"])
+                         False, "random", rng, why,
+                         ignored + ["accuracy unknown: no data given (pass --data or --dataset)"])
     raw = raw_data(dataset, data, shape)
     if raw.n_classes is not None and raw.y_test is not None:
         feed.check_classes(raw.n_classes, output_shape, f"the data ({raw.description})")
@@ -197,7 +204,7 @@ def make_feed(src, shape: tuple, output_shape: tuple, q_in, *, dataset: str | No
             raise EdgecnnError(f"the data ({raw.description}) has samples of shape {tuple(x.shape[1:])}; "
                                f"the model input is {tuple(shape[1:])}")
     labels = raw.class_names or [f"class_{i}" for i in range(int(output_shape[-1]))]
-    notes = [] if raw.y_test is not None else ["accuracy unknown: the data has no labels"]
+    notes = ignored + ([] if raw.y_test is not None else ["accuracy unknown: the data has no labels"])
     unit = "images" if raw.pixels else "samples"
     calib_desc = "" if calib is None else f"{len(calib)} {unit} from the {raw.train_description} (seed 0)"
     return feed.Feed(calib, x, raw.y_test, labels, raw.description, raw.is_sample,

@@ -79,3 +79,14 @@ def test_random_inputs_quantize_back_exactly():
     back = feed.quantize(x, q.scale, q.zero_point)
     assert np.array_equal(x, again) and back.min() >= -128 and len(np.unique(back)) > 100
     assert np.array_equal(feed.quantize(back.astype(np.float64) * 0 + x, q.scale, q.zero_point), back)
+
+
+def test_input_range_does_not_apply_to_a_vector_input(tmp_path):
+    from types import SimpleNamespace
+
+    np.savez(tmp_path / "v.npz", x=np.zeros((10, 640), np.float32), y=np.arange(10) % 2)
+    src = SimpleNamespace(is_int8=False, rescaling_input=False, path=tmp_path / "m.keras", description="Keras")
+    fd = datasource.make_feed(src, (1, 640), (1, 2), None, dataset=None, data=tmp_path / "v.npz",
+                              input_range="0,255", metrics={}, calibration_samples=4)
+    assert fd.input_range is None and any("--input-range does not apply" in n for n in fd.notes)
+    assert fd.calib.shape == (4, 640) and fd.calib.dtype == np.float32
