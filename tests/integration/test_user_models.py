@@ -68,10 +68,20 @@ def _rgb64(keras):
     return keras.Model(inp, keras.layers.Dense(4, activation="softmax", name="head")(x))
 
 
+def _audio(keras):
+    """A keyword-spotting shape: 49 frames x 10 MFCC features, DS-CNN style."""
+    inp = keras.Input((49, 10, 1))
+    x = keras.layers.Conv2D(8, (10, 4), strides=2, padding="same", activation="relu", name="conv")(inp)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu", name="dw")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inp, keras.layers.Dense(12, activation="softmax", name="head")(x))
+
+
 MODELS = {"residual": _residual, "separable": _separable, "flatten_dense": _flatten_dense,
-          "vector640": _vector, "rgb64_4class": _rgb64}
+          "vector640": _vector, "rgb64_4class": _rgb64, "audio49x10": _audio}
 # What the data is for each model: (input range the model takes, images or not).
 RANGE = {"separable": "0,255"}  # Rescaling first: raw pixels, and edgecnn infers it
+FLOAT_DATA = {"vector640", "audio49x10"}  # float features in the model's units, not pixels
 
 
 def _data(name: str, model, path: Path) -> None:
@@ -79,7 +89,7 @@ def _data(name: str, model, path: Path) -> None:
     rng = np.random.default_rng(1)
     shape, k = tuple(model.inputs[0].shape[1:]), int(model.outputs[0].shape[-1])
     y = np.arange(N_DATA) % k
-    if len(shape) == 3:
+    if len(shape) == 3 and name != "audio49x10":
         x = rng.integers(0, 256, (N_DATA, *shape), dtype=np.int64).astype(np.uint8)
     else:
         x = rng.standard_normal((N_DATA, *shape)).astype(np.float32)
@@ -91,7 +101,7 @@ def _tf_int8(model, npz: Path, range_: str) -> bytes:
     import tensorflow as tf
 
     x = np.load(npz)["x"].astype(np.float32)
-    if x.ndim == 4 and range_ != "0,255":
+    if np.load(npz)["x"].dtype == np.uint8 and range_ != "0,255":
         x = x / 255.0
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -125,7 +135,7 @@ def _expected_failures(manifest_ops: list[str]) -> dict[str, set[str]]:
 def _run(models: Path, name: str, fmt: str, tmp_path: Path, with_data: bool):
     req = BuildRequest(targets=("all",), model=models / f"{name}.{fmt}", out=tmp_path / "out",
                        data=models / f"{name}.npz" if with_data else None, calibration_samples=16,
-                       input_range=None if name in RANGE or name == "vector640" else "0,1", command="pytest")
+                       input_range=None if name in RANGE or name in FLOAT_DATA else "0,1", command="pytest")
     try:
         _, manifest = build(req)
         return manifest, None
