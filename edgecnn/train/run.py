@@ -101,10 +101,11 @@ def choose(cfg: TrainConfig, ds, x) -> tuple[Family, dict | None]:
     widest scaled member within the budgets, measured (budget.choose_family); and the choice's record."""
     if not cfg.searches_family and cfg.dataset in FAMILY_FOR_DATASET:
         return FAMILIES[FAMILY_FOR_DATASET[cfg.dataset]], None
-    budget = Budget(cfg.max_params or Budget.max_params, cfg.max_arena, cfg.max_macs)
+    budget = Budget(Budget.max_params if cfg.max_params is None else cfg.max_params, cfg.max_arena, cfg.max_macs)
     shape, k = tuple(int(d) for d in x.shape[1:]), len(ds.class_names)
     limits = [f"max params {budget.max_params}"] + [
-        f"{what} {v}" for what, v in (("max arena (B)", budget.max_arena_bytes), ("max MACs", budget.max_macs)) if v]
+        f"{what} {v}" for what, v in (("max arena (B)", budget.max_arena_bytes), ("max MACs", budget.max_macs))
+        if v is not None]
     console.print(f"choosing the family member for {shape[0]}x{shape[1]}x{shape[2]}, {k} classes: "
                   f"{', '.join(limits)} (untrained int8 models, C engine planner)")
     chosen, measured = choose_family(shape, k, budget, x, lambda line: console.print(f"  {line}", highlight=False))
