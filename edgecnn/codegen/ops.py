@@ -60,7 +60,7 @@ def lower_graph(graph: Graph) -> list[Lowered]:
     if unknown:
         raise EdgecnnError(f"the C engine has no kernel for {', '.join(unknown)} in {graph.path.name}; "
                            f"supported ops: {', '.join(sorted(OPS))}")
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+    if not graph.inputs or not graph.outputs:
         raise EdgecnnError(f"{graph.path.name} has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
-                           "the C engine expects 1 and 1")
+                           "the C engine expects at least one of each")
     return [OPS[op.opcode].lower(graph, op, layer_name(op)) for op in graph.operators]

@@ -61,16 +61,17 @@ def parse_c_array(source: str, symbol: str) -> bytes:
     return bytes(int(tok, 16) for tok in re.findall(r"0x([0-9a-fA-F]{2})", m.group(1)))
 
 
-def measure_arena(tflite: bytes, q_in: TensorQuant) -> Arena:
-    """Binary-search the smallest arena in which TFLM allocates and invokes the model."""
+def measure_arena(tflite: bytes, q_in: TensorQuant, q_ins=None) -> Arena:
+    """Binary-search the smallest arena in which TFLM allocates and invokes the model (q_ins: every input)."""
     from tflite_micro import runtime
 
-    x = np.full(q_in.shape, q_in.zero_point, np.int8)
+    xs = [np.full(q.shape, q.zero_point, np.int8) for q in (q_ins or (q_in,))]
 
     def works(size: int) -> bool:
         try:
             it = runtime.Interpreter.from_bytes(tflite, arena_size=size)
-            it.set_input(x, 0)
+            for i, x in enumerate(xs):
+                it.set_input(x, i)
             it.invoke()
             return True
         except RuntimeError:
@@ -139,10 +140,23 @@ def render(cname: str, tflite: bytes, ops: list[str], q_in: TensorQuant, q_out: 
     }
     if len(labels) != q_out.shape[-1]:
         raise EdgecnnError(f"{len(labels)} class labels for a model with {q_out.shape[-1]} outputs")
+    return substitute(cname, TEMPLATES, values)
+
+
+def common_values(cname: str, tflite: bytes, ops: list[str], provenance: str) -> dict:
+    """The template values of model_data.h/.cc and model_ops.h, which do not depend on the model's I/O."""
+    calls = "\n".join(f"  if (resolver.{m}() != kTfLiteOk) return kTfLiteError;" for m in resolver_methods(ops))
+    return {"cname": cname, "tflite_name": "model_int8.tflite", "model_bytes": str(len(tflite)),
+            "array": c_array_body(tflite), "op_list": ", ".join(ops), "op_count": str(len(ops)),
+            "register_calls": calls, "provenance": provenance}
+
+
+def substitute(cname: str, names, values: dict, template_of=lambda name: name) -> dict[str, str]:
+    """{file name: text} of firmware_export/tflite-micro/<template_of(name)>.in filled with values."""
     out = {}
-    for name in TEMPLATES:
+    for name in names:
         guard = f"EDGECNN_{cname.upper()}_{name.upper().replace('.', '_')}_"
-        text = (FIRMWARE_DIR / "tflite-micro" / f"{name}.in").read_text()
+        text = (FIRMWARE_DIR / "tflite-micro" / f"{template_of(name)}.in").read_text()
         out[name] = string.Template(text).substitute(values, guard=guard)
     return out
 
@@ -178,7 +192,11 @@ def build_target(ctx) -> dict:
     from edgecnn.convert.runners import run_litert, run_tflm
     from edgecnn.convert.verify import CROSS_KERNEL_FRACTION, compare_int8, compile_checks, header_roundtrip, require
 
-    version = _tflm_version()
+    if ctx.multi_io:
+        from edgecnn.convert.tflm_multi import build_target as build_multi
+
+        return build_multi(ctx)
+    version = tflm_version()
     arena = measure_arena(ctx.tflite_int8, ctx.q_in)
     files = render(ctx.cname, ctx.tflite_int8, ctx.ops, ctx.q_in, ctx.q_out, ctx.labels, arena,
                    ctx.provenance, version, ctx.input_range)
@@ -211,7 +229,7 @@ def build_target(ctx) -> dict:
     }
 
 
-def _tflm_version() -> str:
+def tflm_version() -> str:
     from importlib.metadata import version
 
     return version("tflite-micro")
