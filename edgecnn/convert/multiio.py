@@ -88,10 +88,9 @@ def make_feed(src, n_in: int, n_out: int, *, dataset, data, input_range, calibra
                                                                     (calibration_samples, *s[1:])).astype(np.float32)
                  for i, s in enumerate(input_shapes(src))]
         calib_desc = f"{calibration_samples} {CALIB_WHY}"
-        notes.append(f"calibrating on {calib_desc}")
     desc = f"{feed.N_RANDOM} seeded random int8 inputs per model input (seed {feed.RANDOM_SEED} + input index)"
     return feed.Feed(calib, None, None, [], desc, False, "random", None, "not an image model (several inputs or "
-                     "outputs)", notes + ["accuracy unknown: " + io], calib_desc)
+                     "outputs)", notes, calib_desc)
 
 
 def check_target(target: str, supports: bool) -> str | None:

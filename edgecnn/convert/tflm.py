@@ -61,32 +61,72 @@ def parse_c_array(source: str, symbol: str) -> bytes:
     return bytes(int(tok, 16) for tok in re.findall(r"0x([0-9a-fA-F]{2})", m.group(1)))
 
 
+# The search runs in a child process: at some arena sizes just below the minimum, TFLM aborts the
+# process (seen: "All temp buffers must be freed before calling ResetTempAllocations()") instead of
+# reporting a failed allocation. The child prints each probe; a size it died on counts as too small
+# and the search restarts without it.
+_SEARCH = """
+import json, sys
+import numpy as np
+from tflite_micro import runtime
+path, inputs, crashed = sys.argv[1], json.loads(sys.argv[2]), set(json.loads(sys.argv[3]))
+tflite = open(path, "rb").read()
+xs = [np.full(shape, zp, np.int8) for shape, zp in inputs]
+def works(size):
+    if size in crashed:
+        return False
+    print("try", size, flush=True)
+    try:
+        it = runtime.Interpreter.from_bytes(tflite, arena_size=size)
+        for i, x in enumerate(xs):
+            it.set_input(x, i)
+        it.invoke()
+        ok = True
+    except RuntimeError:
+        ok = False
+    print("done", size, flush=True)
+    return ok
+lo, hi = 0, 1 << 16
+while not works(hi):
+    lo, hi = hi, hi * 2
+    if hi > 1 << 28:
+        print("none", flush=True)
+        sys.exit(0)
+while hi - lo > 1:
+    mid = (lo + hi) // 2
+    lo, hi = (lo, mid) if works(mid) else (mid, hi)
+print("minimum", hi, flush=True)
+"""
+MAX_SEARCH_RESTARTS = 8
+
+
 def measure_arena(tflite: bytes, q_in: TensorQuant, q_ins=None) -> Arena:
     """Binary-search the smallest arena in which TFLM allocates and invokes the model (q_ins: every input)."""
-    from tflite_micro import runtime
+    import json
+    import subprocess
+    import sys
+    import tempfile
 
-    xs = [np.full(q.shape, q.zero_point, np.int8) for q in (q_ins or (q_in,))]
-
-    def works(size: int) -> bool:
-        try:
-            it = runtime.Interpreter.from_bytes(tflite, arena_size=size)
-            for i, x in enumerate(xs):
-                it.set_input(x, i)
-            it.invoke()
-            return True
-        except RuntimeError:
-            return False
-
-    lo, hi = 0, 1 << 16
-    with quiet():  # TFLM reports each failed allocation on stderr; the search expects many
-        while not works(hi):
-            lo, hi = hi, hi * 2
-            if hi > 1 << 28:
+    inputs = json.dumps([[list(q.shape), q.zero_point] for q in (q_ins or (q_in,))])
+    crashed: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="edgecnn-arena-") as tmp:
+        path = Path(tmp) / "model.tflite"
+        path.write_bytes(tflite)
+        for _ in range(MAX_SEARCH_RESTARTS):
+            res = subprocess.run([sys.executable, "-c", _SEARCH, str(path), inputs, json.dumps(crashed)],
+                                 capture_output=True, text=True)
+            lines = res.stdout.split()
+            if "minimum" in lines:
+                return with_margin(int(lines[lines.index("minimum") + 1]))
+            if "none" in lines:
                 raise EdgecnnError("TFLM could not run the int8 model even with a 256 MiB arena")
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if works(mid) else (mid, hi)
-    return with_margin(hi)
+            tried = [int(lines[i + 1]) for i, w in enumerate(lines) if w == "try"]
+            finished = {int(lines[i + 1]) for i, w in enumerate(lines) if w == "done"}
+            if not tried or tried[-1] in finished:
+                tail = (res.stderr.strip().splitlines() or [f"exit status {res.returncode}"])[-1]
+                raise EdgecnnError(f"measuring the TFLM arena failed: {tail[:300]}")
+            crashed.append(tried[-1])
+    raise EdgecnnError(f"TFLM aborted at {len(crashed)} arena sizes ({crashed}) while measuring the arena")
 
 
 def with_margin(measured: int) -> Arena:
