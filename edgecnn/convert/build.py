@@ -114,6 +114,8 @@ def build(req: BuildRequest) -> tuple[Path, dict]:
         console.print(f"model: {model_path} ({src.description})")
         metrics = read_metrics(model_path) if model_path.is_file() else {}
         fd = _feed(src, req, metrics)
+        if fd.x is None:  # several inputs or outputs: the data options did not apply (fd.notes says so)
+            req, metrics = replace(req, dataset=None, data=None, input_range=None), {}
         for note in fd.notes:
             console.print(f"[yellow]{note}[/]")
         name = check_name(req.name or req.dataset or metrics.get("dataset") or _stem(model_path))

@@ -186,6 +186,11 @@ def build_target(ctx) -> dict:
         why = "no float model (the source is an int8 .tflite); model_int8.tflite is the tflite artifact"
         console.print(f"[cyan]tflite: model_float.tflite skipped:[/] {why}")
         return {"skipped": {"model_float.tflite": why}}
+    if ctx.multi_io:
+        why = ("several inputs or outputs: the float model is not exported or verified yet; "
+               "model_int8.tflite is the tflite artifact")
+        console.print(f"[cyan]tflite: model_float.tflite skipped:[/] {why}")
+        return {"skipped": {"model_float.tflite": why}}
     if ctx.model is None:
         (ctx.out_dir / "model_float.tflite").write_bytes(ctx.float_tflite)
         return {"tflite": {"model_float.tflite": "the source float .tflite, copied unchanged"}}

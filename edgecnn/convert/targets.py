@@ -48,7 +48,7 @@ class Target:
 
 TARGETS: dict[str, Target] = {
     "tflite": Target("model_float.tflite and model_int8.tflite (LiteRT)",
-                     "edgecnn.convert.quantize:build_target"),
+                     "edgecnn.convert.quantize:build_target", multi_io=True),
     "tflite-micro": Target("tflite-micro/: model_data.h/.cc, model_ops.h, model_settings.h, main.cc",
                            "edgecnn.convert.tflm:build_target", ops="edgecnn.convert.layers:TFLM_OPS",
                            runner="TFLM's MicroMutableOpResolver", multi_io=True),
