@@ -47,8 +47,8 @@ def header(f) -> str:
     n, N = f.name, f.name.upper()
     io = "".join(_defines(N, "input", i, p) for i, p in enumerate(f.inputs))
     io += "".join(_defines(N, "output", i, p) for i, p in enumerate(f.outputs))
-    bufs = ", ".join([f"input{i} ({N}_INPUT{i}_SIZE values)" for i in range(len(f.inputs))]
-                     + [f"output{i} ({N}_OUTPUT{i}_SIZE values)" for i in range(len(f.outputs))])
+    bufs = "".join([f" *   input{i}: {N}_INPUT{i}_SIZE values ({f.inputs[i].name})\n" for i in range(len(f.inputs))]
+                   + [f" *   output{i}: {N}_OUTPUT{i}_SIZE values ({f.outputs[i].name})\n" for i in range(len(f.outputs))])
     return (f"{f.provenance}#ifndef {N}_MODEL_H\n#define {N}_MODEL_H\n\n#include <stdint.h>\n\n"
             "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
             f"/* {len(f.inputs)} input(s) and {len(f.outputs)} output(s), int8, in the model's order;\n"
@@ -57,7 +57,7 @@ def header(f) -> str:
             f"/* Static activation arena (caller's input and output buffers excluded). */\n"
             f"#define {N}_ARENA_BYTES {f.arena_bytes}\n/* Constant data in flash: weights, biases, multipliers, shifts. */\n"
             f"#define {N}_WEIGHTS_BYTES {f.weights_bytes}\n#define {N}_MACS {f.macs}\n\n"
-            f"/* Runs the model: {bufs}.\n"
+            f"/* Runs the model, one pointer per tensor in the model's order:\n{bufs}"
             f" * Returns 0, or -1 if a pointer is NULL. Not reentrant (one static arena). */\n"
             f"{signature(f)};\n\n"
             f"#ifndef EC_NO_FLOAT\n/* For hosts with floats: x ({N}_INPUT<index>_SIZE values, the model's float input\n"
