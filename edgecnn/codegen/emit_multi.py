@@ -25,9 +25,14 @@ class Port:
         return int(np.prod(self.shape))
 
 
+def _comment_safe(name: str) -> str:
+    """A tensor name that cannot end a C comment or line early."""
+    return "".join(c if c.isprintable() else "?" for c in name).replace("*/", "* /")
+
+
 def ports(graph, indices) -> tuple[Port, ...]:
     """Ports of graph tensors (graph.inputs or graph.outputs)."""
-    return tuple(Port(graph.tensors[t].name, graph.tensors[t].shape, float(graph.tensors[t].scale[0]),
+    return tuple(Port(_comment_safe(graph.tensors[t].name), graph.tensors[t].shape, float(graph.tensors[t].scale[0]),
                       int(graph.tensors[t].zero_point[0])) for t in indices)
 
 

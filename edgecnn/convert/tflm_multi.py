@@ -19,6 +19,7 @@ COMMON = ("model_data.h", "model_data.cc", "model_ops.h")
 
 def _constants(kind: str, i: int, q: TensorQuant, name: str) -> str:
     k = f"k{kind}{i}"
+    name = "".join(c if c.isprintable() else "?" for c in name)  # one comment line
     return (f"// {kind} {i} ({name}): int8 [{', '.join(map(str, q.shape))}].\n"
             f"constexpr int {k}Size = {int(np.prod(q.shape))};\n"
             f"constexpr float {k}Scale = {tflm._c_float(q.scale)};\n"
