@@ -88,6 +88,17 @@ CASES: tuple[Case, ...] = (
          lambda L, x: L.MaxPooling2D(2)(L.Conv2D(100, 3, padding="same", activation="relu")(x))),
     # 3 x 3 x 20 = 180 taps: more than the SIMD kernels expand on the stack (portable path).
     Case("conv_c20_wide_taps", ("CONV_2D",), (6, 7, 20), lambda L, x: L.Conv2D(3, 3, padding="same")(x)),
+    # Reduction tiling (ec_conv_tiled): 576 taps in chunks of 160, 70 output channels in tiles of 64,
+    # 30 pixels (a last batch of 2); stride 2 with 288 taps; a 1x1 conv over 200 channels; a fused
+    # depthwise -> 1x1 block whose 1x1 stage reduces over 168 channels, pixel by pixel.
+    Case("conv_c64_tiled_oc70", ("CONV_2D",), (6, 5, 64),
+         lambda L, x: L.Conv2D(70, 3, padding="same", activation="relu")(x)),
+    Case("conv_c32_tiled_s2", ("CONV_2D",), (7, 7, 32), lambda L, x: L.Conv2D(5, 3, strides=2, padding="same")(x)),
+    Case("conv_1x1_c200", ("CONV_2D",), (3, 5, 200), lambda L, x: L.Conv2D(9, 1)(x)),
+    Case("ds_block_c168", ("DEPTHWISE_CONV_2D", "CONV_2D"), (4, 5, 168),
+         lambda L, x: L.Conv2D(6, 1, activation="relu")(L.DepthwiseConv2D(3, padding="same", activation="relu")(x))),
+    # SIMD FULLY_CONNECTED: 301 inputs (chunks of 256, a tail of 1), 67 rows (tiles of 64, an odd row).
+    Case("fully_connected_wide", ("FULLY_CONNECTED",), (301,), lambda L, x: L.Dense(67, activation="relu")(x)),
 )
 
 

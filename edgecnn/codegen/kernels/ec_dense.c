@@ -1,15 +1,20 @@
 /* Fully connected, global mean, add, pad and copy. */
 #include "ec_kernels.h"
 #include "ec_fixedpoint.h"
+#include "ec_simd.h"
 
 static int ec_bitlen64(uint64_t x)
 {
+#if defined(__GNUC__)
+    return x == 0 ? 0 : 64 - __builtin_clzll(x); /* CLZ instead of up to 64 shifts */
+#else
     int n = 0;
     while (x != 0) {
         x >>= 1;
         ++n;
     }
     return n;
+#endif
 }
 
 #define EC_SAT_MAGNITUDE ((uint64_t)1 << 30) /* far outside int8 after any offset */
@@ -49,12 +54,29 @@ int32_t ec_mul_round_double(int32_t acc, uint64_t mant, int exp)
     return acc < 0 ? -(int32_t)r : (int32_t)r;
 }
 
+/* acc (with the bias) of row o requantized as ec_fc_params says, plus the
+ * output offset, clamped. */
+int8_t ec_fc_requant(const ec_fc_params *p, int o, int32_t acc)
+{
+#ifdef EC_FC_FIXED_POINT_REQUANT
+    acc = ec_mbqm(acc, p->mult[o], p->shift[o]) + p->out_offset;
+#else
+    acc = ec_mul_round_double(acc, (uint64_t)p->real_mant[o], p->real_exp[o]) + p->out_offset;
+#endif
+    return (int8_t)ec_clamp(acc, p->act_min, p->act_max);
+}
+
 /* reference_integer_ops::FullyConnected(PerChannel): int32 accumulation
  * with the input offset, bias, requantization (see ec_fc_params), output
- * offset, clamp. */
+ * offset, clamp. The SIMD set takes over (ec_fc_simd.c). */
 void ec_fully_connected_s8(const ec_fc_params *p, const int8_t *in, int8_t *out)
 {
     int o, d;
+#ifdef EC_SIMD
+    if (ec_fully_connected_simd(p, in, out)) {
+        return;
+    }
+#endif
     for (o = 0; o < p->out_depth; ++o) {
         const int8_t *w = p->weights + (int32_t)o * p->in_depth;
         int32_t acc = 0;
@@ -64,12 +86,7 @@ void ec_fully_connected_s8(const ec_fc_params *p, const int8_t *in, int8_t *out)
         if (p->bias != NULL) {
             acc += p->bias[o];
         }
-#ifdef EC_FC_FIXED_POINT_REQUANT
-        acc = ec_mbqm(acc, p->mult[o], p->shift[o]) + p->out_offset;
-#else
-        acc = ec_mul_round_double(acc, (uint64_t)p->real_mant[o], p->real_exp[o]) + p->out_offset;
-#endif
-        out[o] = (int8_t)ec_clamp(acc, p->act_min, p->act_max);
+        out[o] = ec_fc_requant(p, o, acc);
     }
 }
 
