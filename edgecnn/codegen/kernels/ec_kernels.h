@@ -118,8 +118,9 @@ void ec_softmax_s8(const ec_softmax_params *p, const int8_t *in, int8_t *out);
 void ec_add_s8(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
 void ec_pad_s8(const ec_pad_params *p, const int8_t *in, int8_t *out);
 void ec_copy_s8(int32_t size, const int8_t *in, int8_t *out);
-/* scratch: first->out_c bytes if there is a pointwise stage, then the
- * block's output channels if there is a pool stage. */
+/* scratch (blocks with more than 96 channels): EC_PIXELS_MAX x first->out_c
+ * bytes if there is a pointwise stage, then EC_PIXELS_MAX x the block's output
+ * channels if there is a pool stage. */
 void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t *scratch);
 
 /* Requantization of a FULLY_CONNECTED row's accumulator (bias included) to the output. */
