@@ -107,6 +107,9 @@ UNSUPPORTED = Case("tanh_leaky_relu", ("TANH", "LEAKY_RELU"), (6, 5, 2),
                    lambda L, x: L.LeakyReLU()(L.Activation("tanh")(L.Conv2D(3, 3)(x))))
 
 
+MATRIX_OPS_CASE = CASES[[c.name for c in CASES].index("ds_block_c8_pool")]
+
+
 def case(name: str) -> Case:
     return next(c for c in CASES if c.name == name)
 
