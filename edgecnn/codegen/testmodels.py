@@ -97,6 +97,10 @@ CASES: tuple[Case, ...] = (
     Case("conv_1x1_c200", ("CONV_2D",), (3, 5, 200), lambda L, x: L.Conv2D(9, 1)(x)),
     Case("ds_block_c168", ("DEPTHWISE_CONV_2D", "CONV_2D"), (4, 5, 168),
          lambda L, x: L.Conv2D(6, 1, activation="relu")(L.DepthwiseConv2D(3, padding="same", activation="relu")(x))),
+    # ADD with a fused ReLU, as ResNet's residual joins: 1,040 elements, enough for the SIMD ADD's
+    # tables (EC_ADD_TABLE_MIN = 1,024; the "add" case above stays below it).
+    Case("add_relu_residual", ("ADD",), (5, 26, 8),
+         lambda L, x: L.Activation("relu")(L.Add()([x, _conv(L, x, filters=8, kernel_size=3, padding="same")]))),
     # SIMD FULLY_CONNECTED: 301 inputs (chunks of 256, a tail of 1), 67 rows (tiles of 64, an odd row).
     Case("fully_connected_wide", ("FULLY_CONNECTED",), (301,), lambda L, x: L.Dense(67, activation="relu")(x)),
 )

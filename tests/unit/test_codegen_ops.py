@@ -55,7 +55,7 @@ def _has_conv(case: testmodels.Case) -> bool:
 
 
 def _has_simd_kernel(case: testmodels.Case) -> bool:
-    return _has_conv(case) or "FULLY_CONNECTED" in case.ops
+    return _has_conv(case) or bool({"FULLY_CONNECTED", "ADD"} & set(case.ops))
 
 
 @pytest.mark.parametrize("case", testmodels.CASES, ids=lambda c: c.name)

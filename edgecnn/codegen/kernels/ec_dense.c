@@ -112,6 +112,11 @@ void ec_mean_hw_s8(const ec_mean_params *p, const int8_t *in, int8_t *out)
 void ec_add_s8(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out)
 {
     int32_t i;
+#ifdef EC_SIMD
+    if (ec_add_simd(p, in1, in2, out)) { /* ec_eltwise_simd.c */
+        return;
+    }
+#endif
     for (i = 0; i < p->size; ++i) {
         const int32_t a = ec_shl_wrap(in1[i] + p->in1_offset, p->left_shift);
         const int32_t b = ec_shl_wrap(in2[i] + p->in2_offset, p->left_shift);

@@ -128,6 +128,9 @@ int8_t ec_fc_requant(const ec_fc_params *p, int o, int32_t acc);
 /* The SIMD FULLY_CONNECTED (ec_fc_simd.c, only with EC_SIMD); returns 1 when it wrote out. */
 int ec_fully_connected_simd(const ec_fc_params *p, const int8_t *in, int8_t *out);
 
+/* The SIMD ADD (ec_eltwise_simd.c, only with EC_SIMD); returns 1 when it wrote out. */
+int ec_add_simd(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
+
 /* round((double)acc * s) for s = mant * 2^exp (mant < 2^53) without floating
  * point; magnitudes beyond 2^30 saturate. */
 int32_t ec_mul_round_double(int32_t acc, uint64_t mant, int exp);
