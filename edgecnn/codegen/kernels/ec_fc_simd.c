@@ -6,7 +6,8 @@
  * values to int16 pairs in the order SXTB16 splits a word of four weights,
  * (x0, x2) and (x1, x3); the weights stay int8 in flash. Two rows per pass:
  * one LDRD of input pairs feeds both rows, each weight word costs one LDR and
- * two SXTB16 and feeds two SMLADs (13 instructions per 8 MACs). Rows go in
+ * two SXTB16 and feeds two SMLADs (12 instructions per 8 MACs, two groups per
+ * loop pass). Rows go in
  * tiles of EC_FC_TILE whose int32 sums stay on the stack between chunks, so
  * any input depth runs with a fixed stack. (x + offset) is at most 255 in
  * magnitude and fits an int16 lane. */
@@ -37,20 +38,28 @@ static void ec_fc_expand(const int8_t *in, int groups, uint32_t off2, uint32_t *
     "smlad %[" acc "], %[v], %[x0], %[" acc "]\n\t"                                                 \
     "smlad %[" acc "], %[o], %[x1], %[" acc "]\n\t"
 
-/* Rows w0 and w1 over `groups` groups of x: a[0] += w0 . x, a[1] += w1 . x. */
+#define EC_FC_STEP "ldrd %[x0], %[x1], [%[x]], #8\n\t" EC_FC_ROW("w0", "a0") EC_FC_ROW("w1", "a1")
+#define EC_FC_OPERANDS                                                                              \
+    [a0] "+r"(a0), [a1] "+r"(a1), [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(pairs), [v] "=&r"(v), \
+        [o] "=&r"(o), [x0] "=&r"(x0), [x1] "=&r"(x1)
+
+/* Rows w0 and w1 over `groups` groups of x: a[0] += w0 . x, a[1] += w1 . x.
+ * Two groups per loop pass (24 instructions per 16 MACs), then the odd one. */
 static void ec_fc_dot2(const uint32_t *x, const int8_t *w0, const int8_t *w1, int groups, int32_t *a)
 {
     int32_t a0 = a[0], a1 = a[1];
+    int pairs = groups >> 1;
     uint32_t v, o, x0, x1;
-    if (groups > 0) {
-        __asm__("1:\n\t"
-                "ldrd %[x0], %[x1], [%[x]], #8\n\t" EC_FC_ROW("w0", "a0") EC_FC_ROW("w1", "a1")
+    if (pairs > 0) {
+        __asm__("1:\n\t" EC_FC_STEP EC_FC_STEP
                 "subs %[n], %[n], #1\n\t"
                 "bne 1b\n\t"
-                : [a0] "+r"(a0), [a1] "+r"(a1), [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(groups),
-                  [v] "=&r"(v), [o] "=&r"(o), [x0] "=&r"(x0), [x1] "=&r"(x1)
+                : EC_FC_OPERANDS
                 :
                 : "cc", "memory");
+    }
+    if (groups & 1) {
+        __asm__(EC_FC_STEP : EC_FC_OPERANDS : : "cc", "memory");
     }
     a[0] = a0;
     a[1] = a1;
