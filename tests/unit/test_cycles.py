@@ -95,3 +95,26 @@ def test_cycle_model_matches_the_trm_on_micro_benchmarks(name, tmp_path):
     assert rep.inferences == 1
     assert rep.instructions == instructions
     assert got == expected
+
+
+def test_cycle_model_on_a_small_model_agrees_with_the_systick_count(tmp_path):
+    """On a generated engine (a conv with the SIMD kernels), the trace counts the same instructions
+    per inference as the firmware's SysTick count, up to what the two bracket differently (the
+    SysTick reads around invoke() against the marker calls: a few dozen instructions of the
+    several thousand), and the bounds are ordered."""
+    import numpy as np
+
+    from edgecnn.codegen import generate, hostrun, qemu, testmodels, verify
+
+    path = testmodels.build_case(testmodels.case("conv_c8_same_oc7"), tmp_path)
+    gen = generate(path, tmp_path / "c", "m")
+    x = verify.random_inputs(gen.input_shape, 2, seed=3).reshape(2, -1)
+    host = hostrun.run_host(hostrun.compile_host(gen, tmp_path / "h" / "h"), x, int(np.prod(gen.output_shape))).outputs
+    counted = qemu.check(gen, x, host, tmp_path / "fw", timeout_s=120)
+    rep = cycles.model_cycles(gen, x, host, tmp_path / "fw_trace", timeout_s=120)
+    per = rep.per_inference()
+    print(per, "SysTick:", counted.instructions_per_inference)
+    assert counted.passed and rep.inferences == 2
+    assert abs(per["instructions_per_inference"] - counted.instructions_per_inference) <= 64
+    assert per["instructions_per_inference"] < per["cycles_per_inference_best"]
+    assert per["cycles_per_inference_best"] <= per["cycles_per_inference_estimate"] < per["cycles_per_inference_worst"]
