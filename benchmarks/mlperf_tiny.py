@@ -8,7 +8,8 @@ calibration on seeded random data, converted by edgecnn.convert.quantize):
   weighted with the Cortex-M4 TRM's costs (edgecnn.codegen.cycles: an ideal
   zero-wait-state M4, not a measurement of a board);
 - flash (engine_only.elf), RAM (.data + .bss + stack high-water), arena vs
-  TFLM's measured arena (the smallest arena the tflite_micro interpreter runs in);
+  TFLM's measured arena (the smallest arena the tflite_micro interpreter runs in,
+  each probe in a child process: a too-small arena crashes it on the AD stand-in);
 - C vs LiteRT's reference kernels on 100 seeded random inputs (max |diff|);
 - the published cycles of the best Cortex-M4 engines beside them.
 
@@ -39,17 +40,57 @@ PUBLISHED_SOURCE = ("MLPerf Tiny inference results v1.2 / v1.3 (mlcommons.org), 
 TFLM_CMSIS_NN_INSTRUCTIONS = {"ic": 29.9e6, "kws": 7.70e6, "vww": 24.1e6, "ad": 0.583e6}
 
 
+def _tflm_runs(tflite: bytes, shape: tuple, zero_point: int, size: int) -> bool:
+    """Whether the tflite_micro interpreter allocates and invokes the model in `size` bytes, probed
+    in a child process: on some models (the AD stand-in) a too-small arena crashes the interpreter
+    (SIGSEGV after "Failed to allocate tail memory") instead of raising, which would end the run."""
+    import multiprocessing as mp
+
+    def probe(q):
+        from tflite_micro import runtime
+
+        try:
+            it = runtime.Interpreter.from_bytes(tflite, arena_size=size)
+            it.set_input(np.full(shape, zero_point, np.int8), 0)
+            it.invoke()
+            q.put(True)
+        except RuntimeError:
+            q.put(False)
+
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    child = ctx.Process(target=probe, args=(q,))
+    child.start()
+    child.join(120)
+    return child.exitcode == 0 and not q.empty() and q.get()
+
+
+def tflm_measured_arena(tflite: bytes) -> int:
+    """The smallest arena (bytes) the tflite_micro interpreter runs the model in: the binary search of
+    edgecnn.convert.tflm.measure_arena, each probe in a child process (see _tflm_runs)."""
+    from edgecnn.convert.quantize import tflite_io
+    from edgecnn.convert.quiet import quiet
+
+    q = tflite_io(tflite)[0]
+    lo, hi = 0, 1 << 16
+    with quiet():
+        while not _tflm_runs(tflite, q.shape, q.zero_point, hi):
+            lo, hi = hi, hi * 2
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if _tflm_runs(tflite, q.shape, q.zero_point, mid) else (mid, hi)
+    return hi
+
+
 def measure(name: str, work: Path, n_images: int) -> dict:
     from edgecnn.codegen import cycles, generate, hostrun, mlperf_tiny, qemu, verify
-    from edgecnn.convert.quantize import tflite_io
-    from edgecnn.convert.tflm import measure_arena
 
     s = mlperf_tiny.standin(name)
     tflite = mlperf_tiny.int8_tflite(s)
     path = work / f"{name}.tflite"
     path.write_bytes(tflite)
     gen = generate(path, work / name / "c", name)
-    tflm = measure_arena(tflite, tflite_io(tflite)[0])
+    tflm_arena = tflm_measured_arena(tflite)
     x = verify.random_inputs(gen.input_shape, 100, seed=0).reshape(100, -1)
     k = int(np.prod(gen.output_shape))
     host = hostrun.run_host(hostrun.compile_host(gen, work / name / "h" / "h", "gcc", "-O2"), x, k).outputs
@@ -63,8 +104,8 @@ def measure(name: str, work: Path, n_images: int) -> dict:
            "cycles_per_mac_estimate": round(cyc["cycles_per_inference_estimate"] / gen.macs, 3),
            "cycles_per_mac_worst": round(cyc["cycles_per_inference_worst"] / gen.macs, 3),
            "flash_bytes": rep.flash_bytes, "ram_bytes": rep.ram_bytes, "stack_bytes_used": rep.stack_bytes_used,
-           "arena_bytes": gen.arena_bytes, "tflm_arena_bytes_measured": tflm.measured_bytes,
-           "arena_vs_tflm_measured": round(gen.arena_bytes / tflm.measured_bytes, 3),
+           "arena_bytes": gen.arena_bytes, "tflm_arena_bytes_measured": tflm_arena,
+           "arena_vs_tflm_measured": round(gen.arena_bytes / tflm_arena, 3),
            "c_vs_litert_ref_random_max_abs_diff_lsb": ref.max_abs_diff,
            "published_cycles": PUBLISHED[name], "published_source": PUBLISHED_SOURCE,
            "tflm_cmsis_nn_instructions_issue12": TFLM_CMSIS_NN_INSTRUCTIONS[name]}
