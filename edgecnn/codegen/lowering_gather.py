@@ -13,8 +13,9 @@ import numpy as np
 from edgecnn.codegen.ir import ConstArray, ConstRef, CStruct, Lowered
 from edgecnn.codegen.lowering import _fail, _qp, activation
 from edgecnn.codegen.lowering_common import shape4, strides4
-from edgecnn.codegen.lowering_misc import _const_ints
+from edgecnn.codegen.lowering_misc import _const_ints, lower_mean
 from edgecnn.codegen.tflite_reader import Graph, Operator
+from edgecnn.errors import EdgecnnError
 
 
 def _gather(op: Operator, layer: str, x, y, axes: list[tuple[int, np.ndarray]]) -> Lowered:
@@ -90,23 +91,67 @@ def lower_resize_nearest(g: Graph, op: Operator, layer: str) -> Lowered:
     return _gather(op, layer, x, y, [(0, np.arange(1)), (1, rows), (2, cols), (3, np.arange(x.shape[3]))])
 
 
-def lower_reduce_max(g: Graph, op: Operator, layer: str) -> Lowered:
-    x, y = activation(g, op, op.inputs[0]), activation(g, op, op.outputs[0])
-    if _qp(x) != _qp(y):
-        raise _fail(op, f"input {_qp(x)} and output {_qp(y)} quantization differ; expected the same")
+def _reduce_fields(op: Operator, x, y, axes_tensor: int, g: Graph) -> dict:
     lead = 4 - len(x.shape)
-    axes = {lead + int(a) % len(x.shape) for a in _const_ints(g, op, op.inputs[1], "axis").reshape(-1)}
+    axes = {lead + int(a) % len(x.shape) for a in _const_ints(g, op, axes_tensor, "axis").reshape(-1)}
     s4, st = shape4(x.shape), strides4(x.shape)
-    keep = [k for k in range(4) if k not in axes]
-    red = sorted(axes)
 
     def pad(ks: list[int]) -> tuple[list[int], list[int]]:
         return [1] * (4 - len(ks)) + [s4[k] for k in ks], [0] * (4 - len(ks)) + [st[k] for k in ks]
 
-    (kd, ks), (rd, rs) = pad(keep), pad(red)
+    (kd, ks), (rd, rs) = pad([k for k in range(4) if k not in axes]), pad(sorted(axes))
     fields = {"out_size": int(np.prod(kd)), "red_size": int(np.prod(rd)), "keep_dims": kd, "keep_strides": ks,
-              "red_dims": rd, "red_strides": rs}
+              "red_dims": rd, "red_strides": rs, "thresholds": None}
     if fields["out_size"] != y.size:
         raise _fail(op, f"reduces {list(x.shape)} over {sorted(axes)} to {fields['out_size']} values; output {list(y.shape)}")
+    return fields
+
+
+def lower_reduce_max(g: Graph, op: Operator, layer: str) -> Lowered:
+    x, y = activation(g, op, op.inputs[0]), activation(g, op, op.outputs[0])
+    if _qp(x) != _qp(y):
+        raise _fail(op, f"input {_qp(x)} and output {_qp(y)} quantization differ; expected the same")
+    fields = _reduce_fields(op, x, y, op.inputs[1], g)
     return Lowered(layer, (op.opcode,), "ec_reduce_max_s8", [CStruct(layer, "ec_reduce_params", fields)], [],
+                   [x.index], y.index)
+
+
+def mean_thresholds(count: int, s_in: float, z_in: int, s_out: float, z_out: int) -> np.ndarray:
+    """Where each int8 output of TFLite's float QuantizedMeanOrSum starts: (255,) int32 sums.
+
+    The reference computes, in float32, round(float(sum) / count * (s_in / s_out) - z_in * (s_in / s_out))
+    + z_out, clamped to int8. That is non-decreasing in the sum (every IEEE step is), so
+    out(sum) = -128 + #{v : thresholds[v] <= sum}; evaluated here for every possible sum.
+    """
+    f = np.float32
+    sums = np.arange(-128 * count, 127 * count + 1, dtype=np.int64)
+    scale = f(s_in) / f(s_out)
+    bias = f(-z_in) * scale
+    v = (sums.astype(f) / f(count)) * scale + bias
+    r = (np.sign(v) * np.floor(np.abs(v) + f(0.5))).astype(f) + f(z_out)  # std::round, halves away from zero
+    out = np.clip(r, -128, 127).astype(np.int64)
+    if np.any(np.diff(out) < 0):
+        raise EdgecnnError(f"MEAN requantization is not monotonic for count {count}")  # cannot happen in IEEE
+    # thresholds[v + 127] = first sum whose output is >= v + 1 - 128 ... i.e. >= -127 .. 127
+    levels = np.arange(-127, 128)
+    idx = np.searchsorted(out, levels, side="left")
+    th = np.where(idx < len(sums), sums[np.minimum(idx, len(sums) - 1)], 127 * count + 1)
+    return th.astype(np.int32)
+
+
+def lower_mean_any(g: Graph, op: Operator, layer: str) -> Lowered:
+    """MEAN over any axes (TFLite's global-pooling special case keeps its own kernel)."""
+    x, y = activation(g, op, op.inputs[0]), activation(g, op, op.outputs[0])
+    axes = sorted({int(a) % len(x.shape) for a in _const_ints(g, op, op.inputs[1], "axis").reshape(-1)})
+    if len(x.shape) == 4 and axes == [1, 2]:  # LiteRT and TFLM take their integer global-pooling kernel
+        return lower_mean(g, op, layer)
+    fields = _reduce_fields(op, x, y, op.inputs[1], g)
+    consts = []
+    if fields["red_size"] > 1 << 16:
+        raise _fail(op, f"reduces {fields['red_size']} values; expected at most 65536")
+    if _qp(x) != _qp(y):
+        (s_in, z_in), (s_out, z_out) = _qp(x), _qp(y)
+        consts = [ConstArray(layer, "thresholds", "int32_t", mean_thresholds(fields["red_size"], s_in, z_in, s_out, z_out))]
+        fields["thresholds"] = ConstRef("thresholds")
+    return Lowered(layer, (op.opcode,), "ec_reduce_mean_s8", [CStruct(layer, "ec_reduce_params", fields)], consts,
                    [x.index], y.index)

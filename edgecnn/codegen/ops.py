@@ -38,8 +38,9 @@ OPS: dict[str, OpSpec] = {
     # TFLite Micro does instead, which rounds the other way on rare ties.
     "FULLY_CONNECTED": OpSpec("ec_fully_connected_s8", "batch 1; int8 weights (O,I) symmetric, per-tensor or "
                               "per-channel; int32 bias; default weights format", lowering.lower_fully_connected, 0),
-    "MEAN": OpSpec("ec_mean_hw_s8", "axes [1, 2] of a (1,H,W,C) tensor (global average pooling), keep_dims any",
-                   lowering_misc.lower_mean, 0),
+    "MEAN": OpSpec("ec_mean_hw_s8", "axes [1, 2] of (1,H,W,C) (ec_mean_hw_s8, fixed point); any other "
+                   "axes of rank <= 4 (ec_reduce_mean_s8: integer mean, or TFLite's float arithmetic tabulated)",
+                   lowering_gather.lower_mean_any, 0),
     "SOFTMAX": OpSpec("ec_softmax_s8", "last axis; output scale 1/256, zero point -128", lowering_misc.lower_softmax, 0),
     "ADD": OpSpec("ec_add_s8", "two int8 tensors of the same shape (ec_add_s8), or broadcasting over rank <= 4 "
                   "/ a constant operand (ec_binary_s8)", lowering_common.lower_binary, 0),

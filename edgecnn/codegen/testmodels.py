@@ -141,6 +141,15 @@ def _prelu_reduce_max(L, x):
     return L.Lambda(lambda v: keras.ops.max(v, axis=(1, 3), keepdims=False))(p)
 
 
+def _mean_axes(L, x):
+    import keras
+
+    y = _c1(L, x, 5, 3)
+    a = L.Lambda(lambda v: keras.ops.mean(v, axis=1))(y)  # (1, W, 5)
+    b = L.Lambda(lambda v: keras.ops.mean(v, axis=2))(y)  # (1, H, 5), H = W
+    return L.Concatenate()([a, b])
+
+
 # The common ops (lowering_common.py, lowering_gather.py, fold.py): one model per family.
 COMMON_CASES: tuple[Case, ...] = (
     Case("broadcast_add_sub_mul", ("ADD", "SUB", "MUL"), (6, 7, 3), _broadcast_arith),
@@ -149,6 +158,7 @@ COMMON_CASES: tuple[Case, ...] = (
     Case("conv1d_causal_pad", ("PAD", "RESHAPE"), (17, 3), _conv1d_causal),
     Case("resize_transpose_slice", ("RESIZE_NEAREST_NEIGHBOR", "TRANSPOSE", "STRIDED_SLICE"), (4, 5, 3), _movement),
     Case("prelu_reduce_max", ("PRELU", "REDUCE_MAX"), (5, 6, 2), _prelu_reduce_max),
+    Case("mean_axes", ("MEAN", "CONCATENATION"), (6, 6, 3), _mean_axes),
     Case("flatten_dynamic_batch", ("RESHAPE", "FULLY_CONNECTED"), (6, 5, 2),
          lambda L, x: L.Dense(7)(L.Flatten()(_c1(L, x, 3, 3))), dynamic_batch=True),
 )

@@ -106,24 +106,53 @@ void ec_gather_axes_s8(const ec_gather_params *p, const int8_t *in, int8_t *out)
     }
 }
 
+/* Input offset of output o's first element, and of the r-th reduced element relative to it. */
+static int32_t ec_axes_offset(const int32_t *dims, const int32_t *strides, int32_t index)
+{
+    int32_t k, off = 0;
+    for (k = 3; k >= 0; --k) {
+        off += (index % dims[k]) * strides[k];
+        index /= dims[k];
+    }
+    return off;
+}
+
 void ec_reduce_max_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out)
 {
-    int32_t o, r, k;
+    int32_t o, r;
     for (o = 0; o < p->out_size; ++o) {
-        int32_t base = 0, rest = o, best = -128;
-        for (k = 3; k >= 0; --k) { /* output index -> input offset of the kept axes */
-            base += (rest % p->keep_dims[k]) * p->keep_strides[k];
-            rest /= p->keep_dims[k];
-        }
+        const int8_t *base = in + ec_axes_offset(p->keep_dims, p->keep_strides, o);
+        int32_t best = -128;
         for (r = 0; r < p->red_size; ++r) {
-            int32_t off = base, rr = r, v;
-            for (k = 3; k >= 0; --k) {
-                off += (rr % p->red_dims[k]) * p->red_strides[k];
-                rr /= p->red_dims[k];
-            }
-            v = in[off];
+            const int32_t v = base[ec_axes_offset(p->red_dims, p->red_strides, r)];
             best = v > best ? v : best;
         }
         out[o] = (int8_t)best;
+    }
+}
+
+void ec_reduce_mean_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out)
+{
+    int32_t o, r;
+    for (o = 0; o < p->out_size; ++o) {
+        const int8_t *base = in + ec_axes_offset(p->keep_dims, p->keep_strides, o);
+        int32_t sum = 0;
+        for (r = 0; r < p->red_size; ++r) {
+            sum += base[ec_axes_offset(p->red_dims, p->red_strides, r)];
+        }
+        if (p->thresholds == NULL) {
+            out[o] = (int8_t)(sum / p->red_size);
+        } else {
+            int32_t lo = 0, hi = 255; /* the number of thresholds <= sum, by bisection */
+            while (lo < hi) {
+                const int32_t mid = (lo + hi) / 2;
+                if (p->thresholds[mid] <= sum) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            out[o] = (int8_t)(lo - 128);
+        }
     }
 }

@@ -134,10 +134,16 @@ typedef struct {
     const int32_t *offsets;
 } ec_gather_params;
 
-/* REDUCE_MAX: each output (kept axes) is the max over the reduced axes. */
+/* REDUCE_MAX and MEAN over any axes: each output (kept axes) reduces the
+ * reduced axes. MEAN: the sum of the raw values s, then out = s / red_size
+ * (truncating, input and output share quantization: TFLite's integer Mean),
+ * or, with thresholds (255 values, ascending), out = -128 + the number of
+ * thresholds <= s: TFLite's float QuantizedMeanOrSum is non-decreasing in s,
+ * so the generator tabulates where each output value starts. */
 typedef struct {
     int32_t out_size, red_size;
     int32_t keep_dims[4], keep_strides[4], red_dims[4], red_strides[4];
+    const int32_t *thresholds;
 } ec_reduce_params;
 
 /* A fused block computed pixel by pixel, so that its intermediate tensors
@@ -167,6 +173,7 @@ void ec_requant_s8(const ec_requant_params *p, const int8_t *in, int8_t *out);
 void ec_concat_s8(const ec_concat_params *p, const int8_t *const *ins, int8_t *out);
 void ec_gather_axes_s8(const ec_gather_params *p, const int8_t *in, int8_t *out);
 void ec_reduce_max_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out);
+void ec_reduce_mean_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out);
 /* scratch: first->out_c bytes if there is a pointwise stage, then the
  * block's output channels if there is a pool stage. */
 void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t *scratch);
