@@ -157,3 +157,19 @@ def lower_pad(g: Graph, op: Operator, layer: str) -> Lowered:
               "pad_back": int(pads4[3, 1]), "value": _qp(x)[1]}
     return Lowered(layer, (op.opcode,), "ec_pad_s8", [CStruct(layer, "ec_pad_params", fields)], [],
                    [x.index], op.outputs[0])
+
+
+def lower_sigmoid(g: Graph, op: Operator, layer: str) -> Lowered:
+    """LOGISTIC and TANH: TFLite's integer reference (as TFLite Micro's Prepare sets it up)."""
+    x, y = activation(g, op, op.inputs[0]), activation(g, op, op.outputs[0])
+    (s_in, z_in), (s_out, z_out) = _qp(x), _qp(y)
+    want = (1 / 256, -128) if op.opcode == "LOGISTIC" else (1 / 128, 0)
+    if z_out != want[1] or abs(s_out - want[0]) > 1e-3 * want[0]:
+        raise _fail(op, f"output scale {s_out} zero point {z_out}; expected {want[0]} and {want[1]}")
+    input_integer_bits = 4
+    mult, shift = quant.quantize_multiplier(float(s_in) * float(1 << (31 - input_integer_bits)))
+    radius = int(np.floor(((1 << input_integer_bits) - 1) * float(1 << (31 - input_integer_bits)) / 2.0 ** shift))
+    fields = {"size": y.size, "in_zero_point": z_in, "in_mult": mult, "in_shift": shift, "range_radius": radius,
+              "is_tanh": int(op.opcode == "TANH")}
+    return Lowered(layer, (op.opcode,), "ec_logistic_s8", [CStruct(layer, "ec_sigmoid_params", fields)], [],
+                   [x.index], y.index)

@@ -73,6 +73,11 @@ OPS: dict[str, OpSpec] = {
     "TRANSPOSE": OpSpec("ec_gather_axes_s8", "rank <= 4, constant permutation", lowering_gather.lower_transpose, 0),
     "RESIZE_NEAREST_NEIGHBOR": OpSpec("ec_gather_axes_s8", "(1,H,W,C), align_corners / half_pixel_centers as TFLite",
                                       lowering_gather.lower_resize_nearest, 0),
+    # gemmlowp's fixed-point logistic / tanh, as LiteRT's reference kernels and TFLite Micro compute them.
+    "LOGISTIC": OpSpec("ec_logistic_s8", "int8, output scale 1/256 zero point -128",
+                       lowering_common.lower_sigmoid, 0),
+    "TANH": OpSpec("ec_logistic_s8", "int8, output scale 1/128 zero point 0",
+                   lowering_common.lower_sigmoid, 0),
     "REDUCE_MAX": OpSpec("ec_reduce_max_s8", "rank <= 4, any constant axes, keep_dims any",
                          lowering_gather.lower_reduce_max, 0),
 }

@@ -92,9 +92,9 @@ CASES: tuple[Case, ...] = (
 )
 
 
-# TANH and LEAKY_RELU have no kernel: generation must fail and name them.
-UNSUPPORTED = Case("tanh_leaky_relu", ("TANH", "LEAKY_RELU"), (6, 5, 2),
-                   lambda L, x: L.LeakyReLU()(L.Activation("tanh")(L.Conv2D(3, 3)(x))))
+# HARD_SWISH and ELU have no kernel: generation must fail and name them.
+UNSUPPORTED = Case("hard_swish_elu", ("HARD_SWISH", "ELU"), (6, 5, 2),
+                   lambda L, x: L.Activation("elu")(L.Activation("hard_swish")(L.Conv2D(3, 3)(x))))
 
 
 
@@ -159,6 +159,8 @@ COMMON_CASES: tuple[Case, ...] = (
     Case("resize_transpose_slice", ("RESIZE_NEAREST_NEIGHBOR", "TRANSPOSE", "STRIDED_SLICE"), (4, 5, 3), _movement),
     Case("prelu_reduce_max", ("PRELU", "REDUCE_MAX"), (5, 6, 2), _prelu_reduce_max),
     Case("mean_axes", ("MEAN", "CONCATENATION"), (6, 6, 3), _mean_axes),
+    Case("logistic", ("LOGISTIC",), (5, 6, 3), lambda L, x: L.Activation("sigmoid")(_c1(L, x, 4, 3))),
+    Case("tanh", ("TANH",), (5, 6, 3), lambda L, x: L.Activation("tanh")(_c1(L, x, 4, 3))),
     Case("flatten_dynamic_batch", ("RESHAPE", "FULLY_CONNECTED"), (6, 5, 2),
          lambda L, x: L.Dense(7)(L.Flatten()(_c1(L, x, 3, 3))), dynamic_batch=True),
 )

@@ -146,6 +146,15 @@ typedef struct {
     const int32_t *thresholds;
 } ec_reduce_params;
 
+/* LOGISTIC (output scale 1/256, zero point -128) and TANH (1/128, 0): the
+ * input minus its zero point rescaled to Q4.27 (in_mult, in_shift); values
+ * beyond range_radius saturate. */
+typedef struct {
+    int32_t size;
+    int32_t in_zero_point, in_mult, in_shift, range_radius;
+    int32_t is_tanh;
+} ec_sigmoid_params;
+
 /* A fused block computed pixel by pixel, so that its intermediate tensors
  * never exist in full: a conv or depthwise conv, optionally followed by a
  * 1x1 conv, optionally followed by a max pool. The arithmetic is the same as
@@ -174,6 +183,7 @@ void ec_concat_s8(const ec_concat_params *p, const int8_t *const *ins, int8_t *o
 void ec_gather_axes_s8(const ec_gather_params *p, const int8_t *in, int8_t *out);
 void ec_reduce_max_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out);
 void ec_reduce_mean_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out);
+void ec_logistic_s8(const ec_sigmoid_params *p, const int8_t *in, int8_t *out);
 /* scratch: first->out_c bytes if there is a pointwise stage, then the
  * block's output channels if there is a pool stage. */
 void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t *scratch);
