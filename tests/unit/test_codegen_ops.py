@@ -113,7 +113,7 @@ def test_unsupported_op_fails_generation_naming_it(tmp_path):
         generate(path, tmp_path / "c", "m")
     msg = str(err.value)
     named = msg.split("no kernel for ", 1)[1].split(" in ", 1)[0].split(", ")
-    assert set(named) == set(testmodels.UNSUPPORTED.ops) and "supported ops: ADD" in msg, msg
+    assert set(testmodels.UNSUPPORTED.ops) <= set(named) and "supported ops: ADD" in msg, msg
     assert not (tmp_path / "c").exists()
 
 
