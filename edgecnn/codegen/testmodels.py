@@ -150,6 +150,13 @@ def _mean_axes(L, x):
     return L.Concatenate()([a, b])
 
 
+def _quantize_concat(L, x):
+    # x joins two concatenations of very different ranges: one of them needs x requantized.
+    wide = L.Concatenate()([x, L.Rescaling(12.0)(_c1(L, x, 3, 3))])
+    narrow = L.Concatenate()([x, _c1(L, x, 3)])
+    return L.Add()([wide, narrow])
+
+
 # The common ops (lowering_common.py, lowering_gather.py, fold.py): one model per family.
 COMMON_CASES: tuple[Case, ...] = (
     Case("broadcast_add_sub_mul", ("ADD", "SUB", "MUL"), (6, 7, 3), _broadcast_arith),
@@ -159,6 +166,8 @@ COMMON_CASES: tuple[Case, ...] = (
     Case("resize_transpose_slice", ("RESIZE_NEAREST_NEIGHBOR", "TRANSPOSE", "STRIDED_SLICE"), (4, 5, 3), _movement),
     Case("prelu_reduce_max", ("PRELU", "REDUCE_MAX"), (5, 6, 2), _prelu_reduce_max),
     Case("mean_axes", ("MEAN", "CONCATENATION"), (6, 6, 3), _mean_axes),
+    # The model input joined with a conv output: the converter requantizes the input (int8 QUANTIZE).
+    Case("quantize_concat", ("QUANTIZE", "CONCATENATION"), (5, 6, 3), _quantize_concat),
     Case("logistic", ("LOGISTIC",), (5, 6, 3), lambda L, x: L.Activation("sigmoid")(_c1(L, x, 4, 3))),
     Case("tanh", ("TANH",), (5, 6, 3), lambda L, x: L.Activation("tanh")(_c1(L, x, 4, 3))),
     Case("flatten_dynamic_batch", ("RESHAPE", "FULLY_CONNECTED"), (6, 5, 2),
