@@ -78,6 +78,8 @@ OPS: dict[str, OpSpec] = {
                        lowering_common.lower_sigmoid, 0),
     "TANH": OpSpec("ec_logistic_s8", "int8, output scale 1/128 zero point 0",
                    lowering_common.lower_sigmoid, 0),
+    "HARD_SWISH": OpSpec("ec_hard_swish_s8", "int8, TFLite's int16 fixed-point arithmetic",
+                         lowering_common.lower_hard_swish, 0),
     "REDUCE_MAX": OpSpec("ec_reduce_max_s8", "rank <= 4, any constant axes, keep_dims any",
                          lowering_gather.lower_reduce_max, 0),
 }

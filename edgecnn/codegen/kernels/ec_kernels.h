@@ -155,6 +155,14 @@ typedef struct {
     int32_t is_tanh;
 } ec_sigmoid_params;
 
+/* HARD_SWISH with TFLite's int16 fixed-point reference arithmetic. */
+typedef struct {
+    int32_t size;
+    int32_t in_zero_point, out_zero_point;
+    int16_t out_mult16, reluish_mult16;
+    int32_t out_exp, reluish_exp;
+} ec_hard_swish_params;
+
 /* A fused block computed pixel by pixel, so that its intermediate tensors
  * never exist in full: a conv or depthwise conv, optionally followed by a
  * 1x1 conv, optionally followed by a max pool. The arithmetic is the same as
@@ -184,6 +192,7 @@ void ec_gather_axes_s8(const ec_gather_params *p, const int8_t *in, int8_t *out)
 void ec_reduce_max_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out);
 void ec_reduce_mean_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out);
 void ec_logistic_s8(const ec_sigmoid_params *p, const int8_t *in, int8_t *out);
+void ec_hard_swish_s8(const ec_hard_swish_params *p, const int8_t *in, int8_t *out);
 /* scratch: first->out_c bytes if there is a pointwise stage, then the
  * block's output channels if there is a pool stage. */
 void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t *scratch);
