@@ -134,15 +134,18 @@ typedef struct {
     const int32_t *offsets;
 } ec_gather_params;
 
-/* REDUCE_MAX and MEAN over any axes: each output (kept axes) reduces the
- * reduced axes. MEAN: the sum of the raw values s, then out = s / red_size
- * (truncating, input and output share quantization: TFLite's integer Mean),
- * or, with thresholds (255 values, ascending), out = -128 + the number of
+/* REDUCE_MAX, MEAN and SUM over any axes: each output (kept axes) reduces
+ * the reduced axes. MEAN and SUM take the sum s of the raw values, then
+ * v = s / red_size (divide: TFLite's integer Mean, input and output sharing
+ * quantization) or v = s (SUM of the same quantization), or, with
+ * thresholds (n_thresholds ascending sums), v = base + the number of
  * thresholds <= s: TFLite's float QuantizedMeanOrSum is non-decreasing in s,
- * so the generator tabulates where each output value starts. */
+ * so the generator tabulates where each output value starts. The output is
+ * v wrapped to int8 (TFLite's SUM casts without clamping; MEAN's table clamps). */
 typedef struct {
     int32_t out_size, red_size;
     int32_t keep_dims[4], keep_strides[4], red_dims[4], red_strides[4];
+    int32_t divide, base, n_thresholds;
     const int32_t *thresholds;
 } ec_reduce_params;
 
