@@ -7,7 +7,6 @@ build leaves `--out` as it was.
 
 import json
 import os
-import shlex
 import shutil
 import sys
 import tempfile
@@ -133,7 +132,7 @@ def build(req: BuildRequest) -> tuple[Path, dict]:
         name = check_name(req.name or dataset)
         out = Path(req.out) if req.out is not None else Path("build") / name
         tmp = tmp or prepare_out(out)
-        manifest = _build_into(tmp, req, targets, model, model_path, dataset, name)
+        manifest = _build_into(tmp, out, req, targets, model, model_path, dataset, name)
         publish(tmp, out)
     finally:
         if tmp is not None and tmp.exists():
@@ -142,15 +141,16 @@ def build(req: BuildRequest) -> tuple[Path, dict]:
     return out, manifest
 
 
-def _build_into(tmp: Path, req: BuildRequest, targets: list[str], model, model_path: Path,
+def _build_into(tmp: Path, out: Path, req: BuildRequest, targets: list[str], model, model_path: Path,
                 dataset: str, name: str) -> dict:
-    """The shared stages (int8 model, accuracy), then each target into tmp; returns the manifest."""
+    """The shared stages (int8 model, accuracy), then each target into tmp (to become out); returns the manifest."""
     from edgecnn.convert import runners
+    from edgecnn.convert.provenance import PATHS_NOTE, recorded_command, recorded_path
     from edgecnn.convert.tflm import c_identifier, provenance_comment
     from edgecnn.data.registry import get_spec
     from edgecnn.samples import evaluation_data
 
-    command = req.command or shlex.join(["edgecnn", *sys.argv[1:]])
+    command = req.command or recorded_command(sys.argv[1:], out)
     tflite, calibration = _quantize(model, dataset, req.calibration_samples)
     model_bytes = model_path.read_bytes()
     (tmp / "model.keras").write_bytes(model_bytes)
@@ -173,8 +173,9 @@ def _build_into(tmp: Path, req: BuildRequest, targets: list[str], model, model_p
         "tool": {"name": "edgecnn", "version": __version__}, "command": command, "name": name,
         "targets": targets, "dataset": dataset,
         "dataset_label": read_metrics(model_path).get("dataset_label", spec.label),
-        "source_model": {"path": str(model_path), "sha256": model_sha, "params": int(model.count_params()),
-                         "macs": count_macs(model)},
+        "recorded_paths": PATHS_NOTE,
+        "source_model": {"path": recorded_path(model_path, out), "sha256": model_sha,
+                         "params": int(model.count_params()), "macs": count_macs(model)},
         "input": tflite.q_in.as_dict(), "output": tflite.q_out.as_dict(), "ops": tflite.ops,
         "calibration": calibration, "evaluation": evaluation,
         "verification": {"int8_references": (
