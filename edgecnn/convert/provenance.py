@@ -15,8 +15,8 @@ from pathlib import Path
 from edgecnn.paths import PACKAGE_DIR
 
 # The `edgecnn build` options whose values are paths.
-PATH_OPTIONS = ("--model", "--out")
-PATHS_NOTE = ("paths in `command` and `source_model` are relative to this build directory ('.' is --out), "
+PATH_OPTIONS = ("--model", "--data", "--out")
+PATHS_NOTE = ("paths in `command`, `source_model` and `data` are relative to this build directory ('.' is --out), "
               "edgecnn/... for files shipped in the package, else file names only")
 
 
