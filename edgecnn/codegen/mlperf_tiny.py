@@ -107,10 +107,10 @@ def keras_model(s: StandIn, seed: int = 0):
 def int8_tflite(s: StandIn, seed: int = 0, n_calib: int = 64) -> bytes:
     """Full-integer int8 .tflite by edgecnn's converter, calibrated on seeded random data.
 
-    The calibration data are random uint8 arrays of the input shape, fed as value / 255
-    (edgecnn.convert.quantize.to_int8_tflite's convention).
+    The calibration data are seeded random values k / 255 (k = 0 .. 255) of the input shape, in
+    the model's input units (what edgecnn.convert.quantize.to_int8_tflite takes).
     """
     from edgecnn.convert.quantize import to_int8_tflite
 
-    calib = np.random.default_rng(seed).integers(0, 256, (n_calib, *s.input_shape), dtype=np.uint8)
-    return to_int8_tflite(keras_model(s, seed), calib)
+    k = np.random.default_rng(seed).integers(0, 256, (n_calib, *s.input_shape), dtype=np.uint8)
+    return to_int8_tflite(keras_model(s, seed), k.astype(np.float32) / 255.0)
