@@ -48,12 +48,14 @@ def c_name(name: str) -> str:
     return out
 
 
-def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, command: str | None = None) -> GenerateResult:
+def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, command: str | None = None,
+             input_range: tuple[float, float] | None = None) -> GenerateResult:
     """Write the C engine for an int8 .tflite model into `out_dir`.
 
     labels: class names for the header (may be empty). fuse: compute
     conv [-> 1x1 conv] [-> max pool] blocks pixel by pixel (smaller arena,
-    same output). command: the command line recorded in the provenance.
+    same output). command: the command line recorded in the provenance. input_range: the
+    (lo, hi) pixels map to, written to the header (None: not an image input / not known).
     """
     from edgecnn import __version__
     from edgecnn.codegen import emit, fold, fusion, ops, planner
@@ -76,7 +78,7 @@ def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, c
     facts = emit.ModelFacts(prefix, prov(f"{prefix}_model: API of the generated int8 inference engine."),
                             t_in.shape, t_out.shape, float(t_in.scale[0]), int(t_in.zero_point[0]),
                             float(t_out.scale[0]), int(t_out.zero_point[0]), tuple(str(s) for s in labels),
-                            plan.arena_bytes, weights_bytes, macs)
+                            plan.arena_bytes, weights_bytes, macs, input_range)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = {out / f"{prefix}_model.h": emit.header(facts)}

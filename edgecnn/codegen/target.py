@@ -51,7 +51,8 @@ def build_target(ctx) -> dict:
     from edgecnn.convert.verify import require
 
     tflite = ctx.out_dir / "model_int8.tflite"
-    gen = generate(tflite, ctx.out_dir / "c", ctx.cname, labels=ctx.labels, command=ctx.command)
+    gen = generate(tflite, ctx.out_dir / "c", ctx.cname, labels=ctx.labels, command=ctx.command,
+                   input_range=ctx.input_range)
     console.print(f"C engine: arena {gen.arena_bytes} B, weights {gen.weights_bytes} B, {len(gen.calls)} kernel calls")
     x_eval = to_int8(ctx.eval_x, ctx.q_in)
     x_rand = verify.random_inputs(gen.input_shape, N_RANDOM, RANDOM_SEED)
@@ -77,7 +78,7 @@ def build_target(ctx) -> dict:
         console.print(c.line())
     verification = {key: require(_entry(label, c)) for key, (label, c) in checks.items()}
     verification |= _informative(verify, c_rand, c_eval, ref_rand, tflm_rand, np.asarray(ctx.int8_out))
-    acc = float((c_eval.astype(np.int32).argmax(1) == np.asarray(ctx.eval_y)).mean())
+    acc = None if ctx.eval_y is None else float((c_eval.astype(np.int32).argmax(1) == np.asarray(ctx.eval_y)).mean())
     return {
         "c_engine": {
             "dir": "c", "prefix": gen.name, "files": sorted(p.name for p in gen.files),
