@@ -73,7 +73,8 @@ def engines(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("matrix")
     shipped = shipped_model_dir("mnist") / "model.keras"
     assert shipped.is_file(), f"shipped MNIST model missing from this checkout: {shipped}"
-    (tmp / "mnist.tflite").write_bytes(to_int8_tflite(load_keras(shipped), calibration_data("mnist", 100, seed=0)[0]))
+    calib = calibration_data("mnist", 100, seed=0)[0].astype("float32") / 255.0  # the model's units
+    (tmp / "mnist.tflite").write_bytes(to_int8_tflite(load_keras(shipped), calib))
     mnist = generate(tmp / "mnist.tflite", tmp / "mnist", "mnist")
     ops = generate(testmodels.build_case(testmodels.MATRIX_OPS_CASE, tmp), tmp / "ops", "ops")
     return [mnist, ops]
