@@ -10,7 +10,6 @@ from typing import Optional
 
 import typer
 
-from edgecnn import __version__
 from edgecnn.errors import EdgecnnError
 
 app = typer.Typer(
@@ -26,13 +25,15 @@ app.add_typer(data_app, name="data")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"edgecnn {__version__}")
+        from edgecnn.about import version_text
+
+        typer.echo(version_text())
         raise typer.Exit()
 
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the versions of edgecnn and its runtimes and exit."),
     debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
 ) -> None:
     """edgecnn: train, quantize, export and benchmark ~15k-parameter CNNs."""

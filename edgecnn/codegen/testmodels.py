@@ -22,6 +22,7 @@ class Case:
     input_shape: tuple[int, ...]  # (H, W, C) or (D,)
     layers: Callable  # (keras.layers module, input tensor) -> output tensor
     per_tensor: bool = False  # disable per-channel weight quantization
+    dynamic_batch: bool = False  # keras.Input without batch size (the converter then emits SHAPE/PACK)
 
 
 def _conv(L, x, **kw):
@@ -88,12 +89,35 @@ CASES: tuple[Case, ...] = (
          lambda L, x: L.MaxPooling2D(2)(L.Conv2D(100, 3, padding="same", activation="relu")(x))),
     # 3 x 3 x 20 = 180 taps: more than the SIMD kernels expand on the stack (portable path).
     Case("conv_c20_wide_taps", ("CONV_2D",), (6, 7, 20), lambda L, x: L.Conv2D(3, 3, padding="same")(x)),
+    # Reduction tiling (ec_conv_tiled): 576 taps in chunks of 160, 70 output channels in tiles of 64,
+    # 30 pixels (a last batch of 2); stride 2 with 288 taps; a 1x1 conv over 200 channels; a fused
+    # depthwise -> 1x1 block whose 1x1 stage reduces over 168 channels, pixel by pixel.
+    Case("conv_c64_tiled_oc70", ("CONV_2D",), (6, 5, 64),
+         lambda L, x: L.Conv2D(70, 3, padding="same", activation="relu")(x)),
+    Case("conv_c32_tiled_s2", ("CONV_2D",), (7, 7, 32), lambda L, x: L.Conv2D(5, 3, strides=2, padding="same")(x)),
+    Case("conv_1x1_c200", ("CONV_2D",), (3, 5, 200), lambda L, x: L.Conv2D(9, 1)(x)),
+    Case("ds_block_c168", ("DEPTHWISE_CONV_2D", "CONV_2D"), (4, 5, 168),
+         lambda L, x: L.Conv2D(6, 1, activation="relu")(L.DepthwiseConv2D(3, padding="same", activation="relu")(x))),
+    # ADD with a fused ReLU, as ResNet's residual joins: 1,040 elements, enough for the SIMD ADD's
+    # tables (EC_ADD_TABLE_MIN = 1,024; the "add" case above stays below it).
+    Case("add_relu_residual", ("ADD",), (5, 26, 8),
+         lambda L, x: L.Activation("relu")(L.Add()([x, _conv(L, x, filters=8, kernel_size=3, padding="same")]))),
+    # SIMD FULLY_CONNECTED: 301 inputs (chunks of 256, a tail of 1), 67 rows (tiles of 64, an odd row).
+    Case("fully_connected_wide", ("FULLY_CONNECTED",), (301,), lambda L, x: L.Dense(67, activation="relu")(x)),
 )
 
 
-# TANH and LEAKY_RELU have no kernel: generation must fail and name them.
-UNSUPPORTED = Case("tanh_leaky_relu", ("TANH", "LEAKY_RELU"), (6, 5, 2),
-                   lambda L, x: L.LeakyReLU()(L.Activation("tanh")(L.Conv2D(3, 3)(x))))
+# SPACE_TO_DEPTH and SPLIT have no kernel: generation must fail and name them (ops LiteRT's
+# reference kernels run, so the model passes the reader's validation).
+def _space_depth(L, x):
+    import tensorflow as tf
+
+    y = L.Conv2D(8, 3, padding="same")(L.Lambda(lambda v: tf.nn.space_to_depth(v, 2))(x))
+    a, b = L.Lambda(lambda v: tf.split(v, 2, axis=-1))(y)
+    return L.Add()([a, b])
+
+
+UNSUPPORTED = Case("space_depth_split", ("SPACE_TO_DEPTH", "SPLIT"), (6, 4, 2), _space_depth)
 
 
 def case(name: str) -> Case:
@@ -128,7 +152,7 @@ def build_case(c: Case, out_dir: Path, seed: int = 0) -> Path:
     from keras import layers
 
     keras.utils.set_random_seed(seed)
-    inp = keras.Input(c.input_shape, batch_size=1)  # static shapes: no SHAPE/PACK ops
+    inp = keras.Input(c.input_shape, batch_size=None if c.dynamic_batch else 1)  # 1: no SHAPE/PACK ops
     model = keras.Model(inp, c.layers(layers, inp))
     rng = np.random.default_rng(seed)
     # Biases are zero after init; random ones exercise the bias path.

@@ -7,7 +7,6 @@ build leaves `--out` as it was.
 
 import json
 import os
-import shlex
 import shutil
 import sys
 import tempfile
@@ -121,7 +120,7 @@ def build(req: BuildRequest) -> tuple[Path, dict]:
         name = check_name(req.name or req.dataset or metrics.get("dataset") or _stem(model_path))
         out = Path(req.out) if req.out is not None else Path("build") / name
         tmp = tmp or prepare_out(out)
-        manifest = _build_into(tmp, req, targets, src, fd, metrics, name)
+        manifest = _build_into(tmp, out, req, targets, src, fd, metrics, name)
         built = [t for t in targets if t not in manifest["failed_targets"]]
         if built:
             publish(tmp, out)
@@ -157,13 +156,15 @@ def _stem(path: Path) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).lstrip(".") or "model"
 
 
-def _build_into(tmp: Path, req: BuildRequest, targets: list[str], src, fd, metrics: dict, name: str) -> dict:
-    """The shared stages (int8 pivot, accuracy), then each target into tmp; returns the manifest."""
+def _build_into(tmp: Path, out: Path, req: BuildRequest, targets: list[str], src, fd, metrics: dict,
+                name: str) -> dict:
+    """The shared stages (int8 pivot, accuracy), then each target into tmp (to become out); returns the manifest."""
     from edgecnn.convert import pivot
     from edgecnn.convert.graphinfo import total_macs
+    from edgecnn.convert.provenance import PATHS_NOTE, recorded_command, recorded_path
     from edgecnn.convert.tflm import c_identifier, provenance_comment
 
-    command = req.command or shlex.join(["edgecnn", *sys.argv[1:]])
+    command = req.command or recorded_command(sys.argv[1:], out)
     pv = pivot.make(src, fd, console)
     fd = fd if fd.x is not None else replace(fd, x=pv.x)
     tflite = pv.int8
@@ -186,13 +187,14 @@ def _build_into(tmp: Path, req: BuildRequest, targets: list[str], src, fd, metri
         "tool": {"name": "edgecnn", "version": __version__}, "command": command, "name": name,
         "targets": targets, "dataset": ctx.dataset,
         "dataset_label": metrics.get("dataset_label") or fd.label or fd.description,
-        "source_model": {"path": str(src.path), "format": src.format, "description": src.description,
+        "recorded_paths": PATHS_NOTE,
+        "source_model": {"path": recorded_path(src.path, out), "format": src.format, "description": src.description,
                          "sha256": model_sha, "params": _params(src, pv.rows),
                          "macs": total_macs(pv.rows), "macs_from": "the int8 graph's ops (graphinfo.MACS)",
                          "quantizer": pv.quantizer},
         **_io_entries(tflite, fd), "ops": tflite.ops,
         "op_layers": [{"op": r.op, "layer": r.layer, "macs": r.macs} for r in pv.rows],
-        "data": fd.as_dict() | {"path": None if req.data is None else str(Path(req.data).resolve())},
+        "data": fd.as_dict() | {"path": None if req.data is None else recorded_path(req.data, out)},
         "calibration": None if fd.calib is None else {"samples": int(len(fd.calib)), "seed": CALIBRATION_SEED,
                                                       "description": fd.calib_description},
         "evaluation": evaluation, "skipped": {}, "failed_targets": {},

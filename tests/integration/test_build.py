@@ -104,7 +104,9 @@ def test_every_artifact_is_present_and_hashed(built):
 def test_manifest_records_the_contract(built):
     m = built["manifest"]
     assert m["targets"] == ["tflite", "tflite-micro", "onnx", "ort"]
-    assert m["command"] == "edgecnn " + " ".join(ARGS)
+    # Paths are recorded relative to the build directory, or by file name (convert/provenance.py).
+    assert m["command"] == "edgecnn " + " ".join(ARGS[:-1]) + " ." and ARGS[-2:] == ("--out", "out")
+    assert m["source_model"]["path"] == "lite28.keras"
     assert m["dataset"] == "mnist" and m["dataset_label"] == "MNIST" and m["name"] == "mnist"
     assert m["source_model"]["params"] == 14946 and m["source_model"]["macs"] > 1_000_000
     assert m["input"] == {"shape": [1, 28, 28, 1], "dtype": "int8", "scale": pytest.approx(1 / 255),
@@ -271,6 +273,6 @@ def test_default_command_builds_the_shipped_model_offline(tmp_path):
     assert res.returncode == 0, res.stderr
     print(f"`edgecnn build` (shipped model, sample data): {seconds:.1f} s\n{res.stderr}")
     manifest = json.loads((tmp_path / "build" / "mnist" / "manifest.json").read_text())
-    assert manifest["targets"] == ["tflite-micro"] and manifest["source_model"]["path"] == str(shipped)
+    assert manifest["targets"] == ["tflite-micro"] and manifest["source_model"]["path"] == "edgecnn/assets/models/mnist/model.keras"
     assert manifest["evaluation"]["is_sample"] and manifest["dataset"] == "mnist"
     assert (tmp_path / "build" / "mnist" / "tflite-micro" / "model_data.cc").is_file()
