@@ -11,3 +11,11 @@ class EdgecnnError(Exception):
 
 class DatasetNotFetched(EdgecnnError):
     """The data set is not in the cache yet (`edgecnn data fetch NAME` puts it there)."""
+
+
+class TargetCannotRun(EdgecnnError):
+    """The runtime a build target needs cannot run this model (it aborts or refuses it).
+
+    Not a failed check: the build records the target under "failed_targets",
+    removes what it wrote, and builds the other targets.
+    """

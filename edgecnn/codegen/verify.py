@@ -64,8 +64,35 @@ def litert_reference(tflite_path: Path, inputs: np.ndarray) -> np.ndarray:
     return np.stack(outs)
 
 
+_TFLM_CHILD = ("import sys, numpy as np\n"
+               "from edgecnn.codegen.verify import _tflm_in_process\n"
+               "np.save(sys.argv[3], _tflm_in_process(sys.argv[1], np.load(sys.argv[2])))")
+
+
 def tflm_reference(tflite_path: Path, inputs: np.ndarray) -> np.ndarray:
-    """The same with the tflite_micro Python interpreter (TFLM's kernels)."""
+    """The same with the tflite_micro Python interpreter (TFLM's kernels), in a child process.
+
+    TFLM's interpreter aborts the whole process on some models it cannot run
+    (e.g. a MobileNetV2); that becomes TargetCannotRun instead of killing the build.
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    from edgecnn.errors import TargetCannotRun
+
+    with tempfile.TemporaryDirectory(prefix="edgecnn-tflm-") as tmp:
+        x_path, y_path = Path(tmp) / "x.npy", Path(tmp) / "y.npy"
+        np.save(x_path, np.asarray(inputs))
+        res = subprocess.run([sys.executable, "-c", _TFLM_CHILD, str(tflite_path), str(x_path), str(y_path)],
+                             capture_output=True, text=True)
+        if res.returncode != 0 or not y_path.is_file():
+            tail = (res.stderr.strip().splitlines() or [f"exit status {res.returncode}"])[-1]
+            raise TargetCannotRun(f"TFLM's interpreter could not run the model ({tail[:200]})")
+        return np.load(y_path)
+
+
+def _tflm_in_process(tflite_path: str, inputs: np.ndarray) -> np.ndarray:
     from tflite_micro import runtime
 
     it = runtime.Interpreter.from_bytes(Path(tflite_path).read_bytes())

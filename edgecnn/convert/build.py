@@ -20,7 +20,7 @@ from edgecnn.convert import manifest as mf
 from edgecnn.convert import report
 from edgecnn.convert.multiio import check_target
 from edgecnn.convert.targets import TARGETS, BuildContext, build_function, expand, gate
-from edgecnn.errors import EdgecnnError
+from edgecnn.errors import EdgecnnError, TargetCannotRun
 from edgecnn.paths import shipped_model_dir
 
 CALIBRATION_SEED = 0
@@ -244,7 +244,15 @@ def _run_targets(ctx: BuildContext, targets: list[str], manifest: dict, rows: li
             failed[target] = reason
             continue
         console.print(f"building [bold]{target}[/]")
-        entry = build_function(target)(ctx)
+        before = _files(ctx.out_dir)
+        try:
+            entry = build_function(target)(ctx)
+        except TargetCannotRun as err:
+            for path in sorted(_files(ctx.out_dir) - before, reverse=True):  # children before their directory
+                path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
+            console.print(f"[red]not building {target}:[/] {err}")
+            failed[target] = f"target {target}: {err}"
+            continue
         declared.update(entry.pop("reproducibility", {}).get("not_byte_identical", {}))
         mf.merge(manifest, entry)
     files = mf.artifacts(ctx.out_dir)
@@ -253,6 +261,11 @@ def _run_targets(ctx: BuildContext, targets: list[str], manifest: dict, rows: li
     manifest["reproducibility"] = mf.reproducibility(files, declared)
     mf.write(ctx.out_dir, manifest)
     return manifest
+
+
+def _files(root: Path) -> set[Path]:
+    """Every file and directory below root (to remove what a failed target wrote)."""
+    return set(root.rglob("*"))
 
 
 def read_metrics(model_path: Path) -> dict:

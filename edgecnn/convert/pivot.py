@@ -68,7 +68,7 @@ def float_tflite_to_int8(raw: bytes, calib: np.ndarray) -> bytes:
 
 def make(src, feed, console) -> Pivot:
     """Quantize (or take) the int8 model and run the reference runtimes on feed.x."""
-    from edgecnn.convert import graphinfo, quantize, runners
+    from edgecnn.convert import graphinfo, quantize, runners, tflite_kind
 
     if src.is_int8:
         data, how = src.tflite, "none: the source is a full-integer int8 .tflite, used as it is"
@@ -83,6 +83,8 @@ def make(src, feed, console) -> Pivot:
         console.print(f"quantizing the float .tflite to int8 with ai-edge-quantizer, calibrating on "
                       f"{feed.calib_description}")
         data, how = float_tflite_to_int8(src.tflite, feed.calib), "ai-edge-quantizer static_wi8_ai8 (int8 I/O)"
+    if not src.is_int8:  # the source itself was validated when it was read
+        tflite_kind.validate(data, "the int8 model converted from it")
     int8 = quantize.read_int8(data)
     rows = graphinfo.op_rows(data)
     graphinfo.check_dtypes(rows)

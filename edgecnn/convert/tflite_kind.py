@@ -13,6 +13,7 @@ Classification (the one table, KINDS):
 - "float16": float16 weights dequantized at run time.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,14 +53,25 @@ KINDS: dict[str, Kind] = {
 
 
 def validate(raw: bytes, where: str) -> None:
-    """EdgecnnError unless raw is a TFLite flatbuffer that LiteRT's verifier accepts."""
+    """EdgecnnError unless raw is a TFLite flatbuffer that LiteRT's verifier accepts and whose ops prepare."""
     if len(raw) < 8 or raw[4:8] != MAGIC:
         raise EdgecnnError(f"{where} is not a TFLite flatbuffer (no 'TFL3' identifier at byte 4); "
                            "the file may be truncated, corrupt or of another format")
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     try:
-        with quiet():  # verify, then prepare every op with both kernel sets the build runs
+        with quiet():
+            Interpreter(model_content=bytes(raw))  # the flatbuffer verifier; preparing ops comes next
+    except Exception as err:  # ValueError from the verifier
+        raise _invalid(where, err) from None
+    aborted = _prepare_aborts(bytes(raw))
+    if aborted:
+        raise EdgecnnError(f"{where}: LiteRT's kernels abort the process while preparing the model's ops "
+                           f"({aborted}); TFLM's kernels make the same checks. Typical cause: a tensor scale "
+                           "out of the kernels' range (e.g. SOFTMAX on logits of huge magnitude, as from "
+                           "untrained weights); check the float model's outputs and the calibration data")
+    try:
+        with quiet():  # prepare every op with both kernel sets the build runs (known not to abort now)
             for resolver in (OpResolverType.AUTO, OpResolverType.BUILTIN_REF):
                 it = Interpreter(model_content=bytes(raw), experimental_op_resolver_type=resolver)
                 it.allocate_tensors()
@@ -67,10 +79,45 @@ def validate(raw: bytes, where: str) -> None:
             it.get_tensor_details()
             it._get_ops_details()
             it.get_signature_list()
-    except Exception as err:  # LiteRT raises ValueError (verifier) or RuntimeError (ops that cannot prepare)
-        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise EdgecnnError(f"{where} is not a valid TFLite model (LiteRT: {msg[:300]}); "
-                           "the file may be truncated or corrupt") from None
+    except Exception as err:  # RuntimeError from ops that cannot prepare
+        raise _invalid(where, err) from None
+
+
+def _invalid(where: str, err: Exception) -> EdgecnnError:
+    msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return EdgecnnError(f"{where} is not a valid TFLite model (LiteRT: {msg[:300]}); "
+                        "the file may be truncated or corrupt")
+
+
+_PREPARE_CHILD = ("import sys\n"
+                  "from ai_edge_litert.interpreter import Interpreter, OpResolverType\n"
+                  "raw = open(sys.argv[1], 'rb').read()\n"
+                  "for r in (OpResolverType.AUTO, OpResolverType.BUILTIN_REF):\n"
+                  "    try:\n"
+                  "        Interpreter(model_content=raw, experimental_op_resolver_type=r).allocate_tensors()\n"
+                  "    except Exception:\n"
+                  "        pass  # an ordinary error: validate() reports it in-process\n")
+
+
+@functools.lru_cache(maxsize=64)
+def _prepare_aborts(raw: bytes) -> str | None:
+    """None, or how LiteRT died preparing the ops: some kernels' checks abort() instead of failing,
+    so they are first tried in a child process (once per distinct model)."""
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="edgecnn-prepare-") as tmp:
+        path = Path(tmp) / "model.tflite"
+        path.write_bytes(raw)
+        res = subprocess.run([sys.executable, "-c", _PREPARE_CHILD, str(path)], capture_output=True, text=True)
+    if res.returncode == 0:
+        return None
+    if res.returncode < 0:
+        return f"killed by {signal.Signals(-res.returncode).name}"
+    return f"exit status {res.returncode}"
 
 
 def _tensor_types(raw: bytes) -> tuple[set, set, str, str]:

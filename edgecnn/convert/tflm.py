@@ -16,7 +16,7 @@ import numpy as np
 from edgecnn.convert.layers import resolver_methods
 from edgecnn.convert.quantize import TensorQuant
 from edgecnn.convert.quiet import quiet
-from edgecnn.errors import EdgecnnError
+from edgecnn.errors import EdgecnnError, TargetCannotRun
 from edgecnn.paths import FIRMWARE_DIR
 
 BYTES_PER_LINE = 12
@@ -119,14 +119,15 @@ def measure_arena(tflite: bytes, q_in: TensorQuant, q_ins=None) -> Arena:
             if "minimum" in lines:
                 return with_margin(int(lines[lines.index("minimum") + 1]))
             if "none" in lines:
-                raise EdgecnnError("TFLM could not run the int8 model even with a 256 MiB arena")
+                raise TargetCannotRun("TFLM could not run the int8 model even with a 256 MiB arena")
             tried = [int(lines[i + 1]) for i, w in enumerate(lines) if w == "try"]
             finished = {int(lines[i + 1]) for i, w in enumerate(lines) if w == "done"}
             if not tried or tried[-1] in finished:
                 tail = (res.stderr.strip().splitlines() or [f"exit status {res.returncode}"])[-1]
                 raise EdgecnnError(f"measuring the TFLM arena failed: {tail[:300]}")
             crashed.append(tried[-1])
-    raise EdgecnnError(f"TFLM aborted at {len(crashed)} arena sizes ({crashed}) while measuring the arena")
+    raise TargetCannotRun(f"TFLM's interpreter aborted at {len(crashed)} arena sizes ({crashed[0]} to {crashed[-1]} "
+                          "bytes) while measuring the arena: TFLM cannot run this model")
 
 
 def with_margin(measured: int) -> Arena:

@@ -96,7 +96,7 @@ def _symbol(readelf: str, obj: Path, symbol: str) -> dict:
     for line in _run([readelf, "-sW", str(obj)], obj.parent).splitlines():
         tok = line.split()
         if len(tok) >= 8 and tok[7] == symbol:
-            return {"value": int(tok[1], 16), "size": int(tok[2]), "ndx": tok[6]}
+            return {"value": int(tok[1], 16), "size": int(tok[2], 0), "ndx": tok[6]}
     raise EdgecnnError(f"symbol {symbol} not found in {obj.name}")
 
 
