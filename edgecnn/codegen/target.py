@@ -51,7 +51,9 @@ def build_target(ctx) -> dict:
     from edgecnn.convert.verify import require
 
     tflite = ctx.out_dir / "model_int8.tflite"
-    gen = generate(tflite, ctx.out_dir / "c", ctx.cname, labels=ctx.labels, command=ctx.command)
+    gen = generate(tflite, ctx.out_dir / "c", ctx.cname, labels=ctx.labels, command=ctx.command,
+                   input_reference=lambda p: to_int8(p.reshape(-1, 1, 1, 1), ctx.q_in).reshape(-1))
+    ctx.extra["c_generate"] = gen  # for the exports that package this engine (edgecnn/firmware/)
     console.print(f"C engine: arena {gen.arena_bytes} B, weights {gen.weights_bytes} B, {len(gen.calls)} kernel calls")
     x_eval = to_int8(ctx.eval_x, ctx.q_in)
     x_rand = verify.random_inputs(gen.input_shape, N_RANDOM, RANDOM_SEED)
