@@ -20,6 +20,8 @@ from edgecnn.firmware import arduino, cmake
 from edgecnn.paths import shipped_model_dir
 from edgecnn.samples import calibration_data, evaluation_data
 
+F32_1_255 = float(np.float32(1 / 255))
+
 
 def _need(*tools):
     missing = [t for t in tools if shutil.which(t) is None]
@@ -149,3 +151,48 @@ def test_arduino_properties_check_catches_a_bad_file(engine, tmp_path):
     problems = arduino.check_properties(lib)["problems"]
     assert any("url" in p for p in problems) and any("category" in p for p in problems)
     assert any("version" in p for p in problems)
+
+
+def test_build_targets_c_cmake_arduino_on_a_context(tmp_path):
+    """The registered targets as `edgecnn build --target cmake --target arduino` runs them (c first)."""
+    from edgecnn.codegen import verify
+    from edgecnn.convert import targets
+    from edgecnn.convert.quantize import TensorQuant, load_keras, to_int8_tflite
+
+    _need("gcc", "cmake", "g++")
+    assert targets.expand(["cmake", "arduino"]) == ["c", "cmake", "arduino"]
+    calib, _ = calibration_data("mnist", 200, seed=0)
+    tflite = to_int8_tflite(load_keras(shipped_model_dir("mnist") / "model.keras"), calib)
+    out = tmp_path / "build"
+    out.mkdir()
+    (out / "model_int8.tflite").write_bytes(tflite)
+    ev = evaluation_data("mnist", full=False)
+    q = TensorQuant((1, 28, 28, 1), "int8", F32_1_255, -128)
+    ctx = targets.BuildContext(out_dir=out, name="mnist", cname="mnist", dataset="mnist", model=None,
+                               model_sha256="0" * 64, tflite_int8=tflite, q_in=q, q_out=None, ops=[],
+                               labels=[str(i) for i in range(10)], eval_x=ev.x[:100], eval_y=ev.y[:100],
+                               eval_description="100 shipped sample images", keras_out=None,
+                               int8_out=verify.litert_reference(out / "model_int8.tflite", (ev.x[:100].astype(np.int16) - 128).astype(np.int8)),
+                               provenance="// test", command="edgecnn build --target cmake --target arduino")
+    entries = [targets.build_function(t)(ctx) for t in ("c", "cmake", "arduino")]
+    v = {k: e for entry in entries for k, e in entry["verification"].items()}
+    assert v["cmake_example_vs_c_host"]["passed"] and v["arduino_sketch_vs_c_host"]["passed"]
+    assert v["arduino_library_properties"]["passed"]
+    assert entries[1]["cmake"]["cortex_m4_build"].startswith("built ")
+    assert entries[2]["arduino"]["cortex_m4_compile"].endswith("clean")
+    assert (out / "cmake" / "mnist" / "CMakeLists.txt").is_file() and (out / "arduino" / "edgecnn_mnist.zip").is_file()
+
+
+def test_tflm_build_files(tmp_path):
+    """tflite-micro/CMakeLists.txt refuses to configure without a TFLM tree, naming TFLM_TREE; README lists the ops."""
+    from edgecnn.firmware.tflm_cmake import write_build_files
+
+    _need("cmake", "g++")
+    ops = ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MEAN", "SOFTMAX"]
+    write_build_files(tmp_path, "mnist", "// test", {"model_bytes": "1", "op_count": str(len(ops)),
+                      "op_list": ", ".join(ops), "arena_total": "3", "arena_measured": "2", "arena_margin": "1",
+                      "tflm_version": "x"})
+    readme = (tmp_path / "README.md").read_text()
+    assert all(op in readme for op in ops) and "create_tflm_tree.py" in readme
+    proc = subprocess.run(["cmake", "-S", tmp_path, "-B", tmp_path / "b"], capture_output=True, text=True)
+    assert proc.returncode != 0 and "TFLM_TREE=''" in proc.stderr, proc.stderr
