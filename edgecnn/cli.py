@@ -120,10 +120,19 @@ def train(
 
 @app.command("inspect")
 def inspect(
-    model: Path = typer.Argument(..., help="A .keras or .tflite model file."),
+    model: Path = typer.Argument(..., help="A .keras or .tflite model file, or a build directory (with --layers)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    layers: bool = typer.Option(False, "--layers", help="Build directory: per-layer quantization error, runtime "
+                                "disagreement, MACs, weights, arena offset and live bytes."),
+    images: int = typer.Option(100, "--images", help="With --layers: evaluation images to run."),
+    cortex_m4: bool = typer.Option(False, "--cortex-m4", help="With --layers: count each layer's Cortex-M4 "
+                                   "instructions under QEMU."),
 ) -> None:
     """Per-layer table: output shape, params, MACs, int8 activation bytes, totals."""
+    if layers:
+        from edgecnn.insight.command import layers_command
+
+        return layers_command(model, as_json, images, cortex_m4)
     from edgecnn.summary import inspect_command
 
     inspect_command(model, as_json)

@@ -37,6 +37,7 @@ class GenerateResult:
     model_sha256: str
     fused: bool
     call_macs: tuple[int, ...] = ()  # MACs of each kernel call, in the order of `calls`
+    call_infos: tuple = ()  # layerinfo.CallInfo per call: output place, live arena bytes, weights
 
 
 def c_name(name: str) -> str:
@@ -61,7 +62,7 @@ def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, c
     (default: inputmap.float_path).
     """
     from edgecnn import __version__
-    from edgecnn.codegen import emit, fusion, inputmap, ops, planner
+    from edgecnn.codegen import emit, fusion, inputmap, layerinfo, ops, planner
     from edgecnn.codegen.tflite_reader import read_tflite
 
     prefix = c_name(name)
@@ -97,7 +98,7 @@ def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, c
                           weights_bytes, macs, tuple(sorted({op.opcode for op in graph.operators})),
                           tuple(f"{c.kernel or 'alias'}({'+'.join(c.ops)})" for c in calls), t_in.shape, t_out.shape,
                           facts.input_scale, facts.input_zero_point, facts.output_scale, facts.output_zero_point,
-                          graph.sha256, fuse, tuple(c.macs for c in calls))
+                          graph.sha256, fuse, tuple(c.macs for c in calls), layerinfo.call_infos(graph, calls, plan))
 
 
 __all__ = ["GenerateResult", "generate", "c_name", "KERNELS_DIR"]

@@ -1,0 +1,82 @@
+"""`edgecnn inspect BUILD --layers`: the per-layer table of a build directory."""
+
+import json
+from pathlib import Path
+
+from edgecnn.errors import EdgecnnError
+
+DEFAULT_IMAGES = 100
+
+
+def load_build(build: Path) -> dict:
+    """manifest.json of a build directory, with a clear error for anything else."""
+    build = Path(build)
+    manifest = build / "manifest.json"
+    if not build.is_dir() or not manifest.is_file() or not (build / "model_int8.tflite").is_file():
+        raise EdgecnnError(f"{build}: not an edgecnn build directory (expected manifest.json and model_int8.tflite "
+                           "written by `edgecnn build`)")
+    return json.loads(manifest.read_text())
+
+
+def float_model(build: Path) -> bytes | None:
+    """The float .tflite of the build (model_float.tflite, else converted from model.keras), or None."""
+    if (build / "model_float.tflite").is_file():
+        return (build / "model_float.tflite").read_bytes()
+    if (build / "model.keras").is_file():
+        from edgecnn.convert.quantize import load_keras, to_float_tflite
+
+        return to_float_tflite(load_keras(build / "model.keras"))
+    return None
+
+
+def build_insight(build: Path, n_images: int = DEFAULT_IMAGES, cortex_m4: bool = False) -> dict:
+    """Per-layer insight of a build on n_images evaluation images of its data set."""
+    from edgecnn.insight.run import layer_insight
+    from edgecnn.samples import evaluation_data
+
+    if n_images < 1:
+        raise EdgecnnError(f"--images {n_images}: expected at least 1")
+    build = Path(build)
+    manifest = load_build(build)
+    ev = evaluation_data(manifest["dataset"], full=False)
+    x = ev.x[:n_images]
+    out = layer_insight(build / "model_int8.tflite", x, float_model(build), name=manifest.get("name", "model"),
+                        cortex_m4=cortex_m4)
+    out["images"] = f"{len(x)} images of {ev.description}"
+    return out
+
+
+def _fmt(v, spec: str = ",") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def layers_command(build: Path, as_json: bool, n_images: int = DEFAULT_IMAGES, cortex_m4: bool = False) -> None:
+    """Print the per-layer table (or JSON) of a build directory."""
+    from rich.console import Console
+    from rich.table import Table
+
+    info = build_insight(build, n_images, cortex_m4)
+    if as_json:
+        print(json.dumps(info, indent=2))
+        return
+    table = Table(title=f"{build}: per layer on {info['images']}", caption=info["notes"])
+    for col, just in (("layer", "left"), ("op", "left"), ("MACs", "right"), ("weights B", "right"),
+                      ("arena off", "right"), ("live B", "right"), ("SNR dB", "right"), ("max|err|", "right"),
+                      ("C/ref", "right"), ("TFLM/ref", "right"), ("M4 instr", "right")):
+        table.add_column(col, justify=just)
+    for r in info["layers"]:
+        table.add_row(r["name"], r["op"].replace("_2D", "").replace("DEPTHWISE_CONV", "DW_CONV"), _fmt(r["macs"]),
+                      _fmt(r["weights_bytes"]), _fmt(r["arena_offset"]) if r["output_place"] == "arena" else (r["output_place"] or "-"),
+                      _fmt(r["live_arena_bytes"]), _fmt(r["snr_db"], ".1f"), _fmt(r["max_abs_err"], ".3g"),
+                      _fmt(r["c_vs_ref_lsb"]), _fmt(r["tflm_vs_ref_lsb"]), _fmt(r["m4_instructions"]))
+    console = Console()
+    console.print(table)
+    for d in info["first_disagreement"].values():
+        if d:
+            console.print(f"[red]{d['pair']}: first disagreement at op {d['name']} ({d['op']}), "
+                          f"max |diff| {d['max_abs_diff_lsb']} LSB[/]")
+    if not any(info["first_disagreement"].values()):
+        console.print(f"C engine, TFLM and LiteRT reference kernels agree on every op within {info['tolerance_lsb']} LSB")
+    worst = ", ".join(f"{w['name']} {w['snr_db']:.1f} dB" for w in info["worst_snr"])
+    if worst:
+        console.print(f"lowest quantization SNR: {worst}")
