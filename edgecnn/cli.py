@@ -73,11 +73,14 @@ def build_cmd(
     name: Optional[str] = typer.Option(None, "--name", help="Build name, used in C symbols (g_<name>_model_data); default: the data set."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory; default: build/<name>."),
     max_int8_drop: float = typer.Option(0.5, "--max-int8-drop", help="Warn when int8 top-1 falls more than this many percentage points below float."),
+    device_flash: Optional[int] = typer.Option(None, "--device-flash", help="Flash budget in bytes, drawn in report.html."),
+    device_ram: Optional[int] = typer.Option(None, "--device-ram", help="RAM budget in bytes, drawn in report.html."),
 ) -> None:
     """Quantize to int8 and export TFLite / TFLM / ONNX / ORT artifacts, each verified against real runtimes."""
     from edgecnn.convert.build import BuildRequest, build
 
-    build(BuildRequest(tuple(target), model, dataset, calibration_samples, name, out, max_int8_drop))
+    build(BuildRequest(tuple(target), model, dataset, calibration_samples, name, out, max_int8_drop,
+                       device_flash=device_flash, device_ram=device_ram))
 
 
 def _bench_runtimes_help() -> str:
@@ -96,11 +99,13 @@ def bench(
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON (units in the keys)."),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="Write the results as a Markdown report."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of the latency distributions."),
+    device_flash: Optional[int] = typer.Option(None, "--device-flash", help="Flash budget in bytes, drawn in report.html."),
+    device_ram: Optional[int] = typer.Option(None, "--device-ram", help="RAM budget in bytes, drawn in report.html."),
 ) -> None:
-    """Size, latency, accuracy and agreement of every runtime on one build, side by side."""
+    """Size, latency, accuracy and agreement of every runtime on one build, side by side; updates report.html."""
     from edgecnn.bench import bench_command
 
-    bench_command(build, runs, warmup, runtime, threads, json_path, markdown, plot)
+    bench_command(build, runs, warmup, runtime, threads, json_path, markdown, plot, (device_flash, device_ram))
 
 
 @app.command("train")

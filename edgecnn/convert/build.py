@@ -41,6 +41,8 @@ class BuildRequest:
     out: Path | None = None
     max_int8_drop_pp: float = 0.5
     command: str | None = None
+    device_flash: int | None = None  # bytes, for the report's flash bar
+    device_ram: int | None = None
 
 
 def resolve_model_path(model: Path | None) -> Path:
@@ -181,7 +183,12 @@ def _build_into(tmp: Path, req: BuildRequest, targets: list[str], model, model_p
             "accuracy, ONNX and ORT: LiteRT int8 with its default kernels (XNNPACK), one thread; TFLM: LiteRT "
             "int8 reference kernels (TFLite's integer arithmetic, which TFLM implements)")},
     }
-    return _run_targets(ctx, targets, manifest)
+    manifest = _run_targets(ctx, targets, manifest)
+    from edgecnn import htmlreport
+    from edgecnn.htmlreport import collect
+
+    htmlreport.write(tmp, manifest, collect.at_build(ctx, collect.device_budget(req.device_flash, req.device_ram)))
+    return manifest
 
 
 def _quantize(model, dataset: str, n: int):

@@ -168,8 +168,8 @@ def build_target(ctx) -> dict:
         if shutil.which("arm-none-eabi-g++"):
             compile_sketch(lib, Path(tmp) / "m4", "arm-none-eabi-gcc", "arm-none-eabi-g++", M4F_FLAGS)
             m4 = f"src/*.c ({' '.join(C_FLAGS)}) and the .ino as C++ ({' '.join(CXX_FLAGS)}), {' '.join(M4F_FLAGS)}: clean"
-    same = {"check": f"arduino sketch's {ctx.cname}_classify (host g++) vs the c-host engine on {len(x)} sample images",
-            "n_inputs": len(x), "passed": bool(got.shape == ref.shape and np.array_equal(got, ref))}
+    same = common.exact(f"arduino sketch's {ctx.cname}_classify (host g++) vs the c-host engine on {len(x)} sample "
+                        "images", got, ref)
     console.print(f"arduino export: {lib.name}.zip; sketch compile (Cortex-M4): {m4}")
     return {"arduino": {"dir": f"arduino/{lib.name}", "zip": f"arduino/{lib.name}.zip", "cortex_m4_compile": m4,
                         "not_verified": "Arduino's own builder (arduino-cli) and the Serial part of the sketch, "

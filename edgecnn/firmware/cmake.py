@@ -82,9 +82,8 @@ def build_target(ctx) -> dict:
     with tempfile.TemporaryDirectory(prefix="edgecnn-cmake-") as tmp:
         got = host_scores(lib, Path(tmp) / "host", k)
         ref = hostrun.run_host(hostrun.compile_host(gen, Path(tmp) / "c" / "host"), to_int8(x, ctx.q_in), k).outputs
-        check = {"check": f"cmake example (host gcc, -Werror) vs the c-host engine on {len(x)} sample images",
-                 "max_abs_diff_lsb": int(np.abs(got.astype(int) - ref.astype(int)).max()) if len(got) == len(ref) else None,
-                 "n_inputs": len(x), "passed": bool(got.shape == ref.shape and np.array_equal(got, ref))}
+        check = common.exact(f"cmake example (host gcc, -Werror) vs the c-host engine on {len(x)} sample images",
+                             got, ref)
         m4 = "skipped: arm-none-eabi-gcc not found on PATH"
         if shutil.which("arm-none-eabi-gcc"):
             elf = build_example(lib, Path(tmp) / "m4", cortex_m4=True)

@@ -82,3 +82,12 @@ def parse_scores(text: str, n_outputs: int) -> np.ndarray:
                 raise EdgecnnError(f"example printed {len(vals)} scores, expected {n_outputs}: {line!r}")
             rows.append(vals)
     return np.asarray(rows, dtype=np.int64).astype(np.int8).reshape(len(rows), n_outputs)
+
+
+def exact(label: str, got: np.ndarray, ref: np.ndarray) -> dict:
+    """A verification entry (convert.verify's format): got must equal ref, int8 (N, outputs), bit for bit."""
+    from edgecnn.convert.verify import compare_int8
+
+    if got.shape != ref.shape:
+        raise EdgecnnError(f"verification failed: {label}: printed {got.shape} scores, expected {ref.shape}")
+    return compare_int8(label, got, ref, tol_lsb=0)
