@@ -62,11 +62,11 @@ def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, c
     (default: inputmap.float_path).
     """
     from edgecnn import __version__
-    from edgecnn.codegen import emit, fusion, inputmap, layerinfo, ops, planner
+    from edgecnn.codegen import emit, fold, fusion, inputmap, layerinfo, ops, planner
     from edgecnn.codegen.tflite_reader import read_tflite
 
     prefix = c_name(name)
-    graph = read_tflite(tflite_path)
+    graph = fold.fold_constants(read_tflite(tflite_path))
     calls = ops.lower_graph(graph)
     if fuse:
         calls = fusion.fuse(graph, calls)

@@ -52,6 +52,8 @@ def _field(prefix: str, st: CStruct, value) -> str:
         return f"{prefix}_{st.layer}_{value.what}"
     if isinstance(value, StructRef):
         return f"&{prefix}_{value.layer}_params"
+    if isinstance(value, (list, tuple)):  # an array member
+        return "{" + ", ".join(str(int(v)) for v in value) + "}"
     return str(int(value))
 
 
@@ -70,6 +72,8 @@ def _call(prefix: str, pos: int, c: Lowered, plan: Plan) -> str:
     out = _pointer(prefix, plan.places[c.output])
     if c.kernel is None:
         return f"    /* {c.layer}: {' + '.join(c.ops)} shares its input's buffer */\n"
+    if c.pack_inputs:  # the kernel takes an array of its input pointers (C99 compound literal)
+        ins = [f"(const int8_t *const[]){{{', '.join(ins)}}}"]
     lead = c.args if c.args else [f"&{prefix}_{c.structs[-1].layer}_params"]
     args = lead + ins + [out] + ([f"{prefix}_arena + {plan.scratch[pos]}"] if c.scratch_bytes else [])
     return (f"    {c.kernel}({', '.join(args)}); /* {c.layer}: {' + '.join(c.ops)} */\n"

@@ -24,6 +24,8 @@ def _op_index(low: Lowered) -> int:
 
 
 def _is_pointwise(low: Lowered) -> bool:
+    if low.role != "conv":  # aliases (RESHAPE) and other ops have no conv struct
+        return False
     f = low.structs[-1].fields
     return (low.role == "conv" and f["k_h"] == 1 and f["k_w"] == 1 and f["stride_h"] == 1 and f["stride_w"] == 1
             and f["pad_top"] == 0 and f["pad_left"] == 0)

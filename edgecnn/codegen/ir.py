@@ -68,3 +68,5 @@ class Lowered:
     args: list[str] = field(default_factory=list)
     # Facts the fusion pass reads: "conv", "depthwise", "max_pool" or "".
     role: str = ""
+    # The kernel takes its inputs as one array of pointers (CONCATENATION).
+    pack_inputs: bool = False

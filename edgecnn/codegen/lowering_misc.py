@@ -8,6 +8,10 @@ from edgecnn.codegen.lowering import _fail, _qp, activation, hwc
 from edgecnn.codegen.tflite_reader import Graph, Operator
 
 
+# Ops that only relabel a shape: the output shares the input's buffer.
+ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+
+
 def _const_ints(g: Graph, op: Operator, idx: int, what: str) -> np.ndarray:
     t = g.tensors[idx]
     if t.data is None:
@@ -77,7 +81,7 @@ def lower_reshape(g: Graph, op: Operator, layer: str) -> Lowered:
     if x.size != y.size or _qp(x) != _qp(y):
         raise _fail(op, f"{list(x.shape)} -> {list(y.shape)} changes size or quantization; expected neither")
     source = x.index
-    while (p := g.producer(source)) is not None and g.operators[p].opcode == "RESHAPE":
+    while (p := g.producer(source)) is not None and g.operators[p].opcode in ALIAS_OPS:
         source = g.operators[p].inputs[0]
     # The caller's input and output are distinct buffers: a model that only
     # reshapes its input into its output has to copy.

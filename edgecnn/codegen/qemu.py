@@ -41,6 +41,7 @@ class QemuReport:
     ram_bytes: int  # engine_only.elf .data + .bss + measured stack high-water mark
     opt: str
     cflags: str
+    float_abi: str
     elf: str
     log: str
     layer_instructions: dict = None  # kernel call index -> instructions per inference (profiled runs only)
@@ -95,9 +96,14 @@ def section_sizes(elf: Path) -> dict[str, int]:
     return sizes
 
 
+FLOAT_ABIS = ("soft", "softfp", "hard")  # softfp and hard: FPU on (fpv4-sp-d16)
+
+
 def build(gen: GenerateResult, images: np.ndarray, outputs: np.ndarray, build_dir: Path, opt: str = "-Os",
-          cflags: tuple[str, ...] = ()) -> Path:
+          cflags: tuple[str, ...] = (), float_abi: str = "soft") -> Path:
     """Compile firmware.elf and engine_only.elf with arm-none-eabi-gcc; returns build_dir."""
+    if float_abi not in FLOAT_ABIS:
+        raise EdgecnnError(f"float ABI {float_abi!r}; expected one of {', '.join(FLOAT_ABIS)}")
     missing = missing_tools()
     if missing:
         raise EdgecnnError(f"the Cortex-M4 check needs {', '.join(missing)} (Debian: gcc-arm-none-eabi, "
@@ -105,7 +111,8 @@ def build(gen: GenerateResult, images: np.ndarray, outputs: np.ndarray, build_di
     build_dir = Path(build_dir).resolve()
     write_inputs(gen, build_dir / "gen", images, outputs)
     cmd = ["make", "-s", "-C", str(BOARD_DIR), f"BUILD={build_dir}", f"MODEL_DIR={gen.out_dir.resolve()}",
-           f"GEN_DIR={build_dir / 'gen'}", f"OPT={opt}", f"EXTRA_CFLAGS={' '.join(cflags)}", "all"]
+           f"GEN_DIR={build_dir / 'gen'}", f"OPT={opt}", f"EXTRA_CFLAGS={' '.join(cflags)}",
+           f"FLOAT_ABI={float_abi}", "all"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise EdgecnnError(f"the Cortex-M4 build failed:\n{(proc.stdout + proc.stderr).strip()[-3000:]}")
@@ -131,16 +138,17 @@ def run(elf: Path, timeout_s: float = 600) -> tuple[int, str]:
 
 def check(gen: GenerateResult, images: np.ndarray, host_outputs: np.ndarray, build_dir: Path,
           opt: str = "-Os", timeout_s: float = 600, cflags: tuple[str, ...] = (),
-          profile_layers: bool = False) -> QemuReport:
+          profile_layers: bool = False, float_abi: str = "soft") -> QemuReport:
     """Build, run under QEMU and report; `passed` needs exit 0 and every image matching.
 
     cflags: e.g. ("-DEC_NO_SIMD",) for the plain C kernels (default: SMLAD kernels on the M4).
     profile_layers: also count each kernel call's instructions (layer_instructions, keyed by
     the call's index in gen.calls); the hook calls add a few instructions to the total.
+    float_abi: "soft", or "softfp" / "hard" with the FPU on (what most Cortex-M4F boards build with).
     """
     if profile_layers:
         cflags = (*cflags, "-DEC_PROFILE_LAYERS")
-    build_dir = build(gen, images, host_outputs, build_dir, opt, cflags)
+    build_dir = build(gen, images, host_outputs, build_dir, opt, cflags, float_abi)
     status, log = run(build_dir / "firmware.elf", timeout_s)
     (build_dir / "qemu.log").write_text(log)
     preds = [int(m.group(1)) for m in re.finditer(r"^image \d+: predicted (\d+)", log, re.M)]
@@ -153,4 +161,4 @@ def check(gen: GenerateResult, images: np.ndarray, host_outputs: np.ndarray, bui
     return QemuReport(status == 0 and mismatches == 0 and "result=PASS" in log, _kv(log, "images"), mismatches,
                       preds, per, _kv(log, "instructions_min"), _kv(log, "instructions_max"), macs,
                       round(per / macs, 3) if macs else 0.0, _kv(log, "stack_bytes_used"), flash, ram, opt,
-                      " ".join(cflags), str(build_dir / "firmware.elf"), log, layers)
+                      " ".join(cflags), float_abi, str(build_dir / "firmware.elf"), log, layers)

@@ -96,6 +96,13 @@ void Reset_Handler(void)
     uint32_t *src = &_sidata, *dst = &_sdata;
     volatile uint32_t here = 0;
     const uintptr_t paint_end = (uintptr_t)&here - 64u; /* leave this frame alone */
+#if defined(__ARM_FP)
+    /* Built with the FPU on (-mfloat-abi=softfp or hard): grant CP10/CP11 full
+     * access before any code runs, or the first VFP instruction (gcc may use
+     * VFP registers for integer values too) faults. */
+    *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20; /* CPACR */
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
     while (dst < &_edata) {
         *dst++ = *src++;
     }

@@ -150,10 +150,12 @@ def test_no_recursion(mnist, tmp_path):
         visit(node, [])
 
 
-@pytest.mark.parametrize("cflags,n_images", [((), 100), (("-DEC_NO_SIMD",), 20)], ids=["smlad", "plain_c"])
-def test_mnist_on_cortex_m4_under_qemu(mnist, tmp_path, cflags, n_images):
+@pytest.mark.parametrize("cflags,n_images,float_abi", [((), 100, "soft"), (("-DEC_NO_SIMD",), 20, "soft"),
+                                                      ((), 20, "hard")], ids=["smlad", "plain_c", "smlad_hard_float"])
+def test_mnist_on_cortex_m4_under_qemu(mnist, tmp_path, cflags, n_images, float_abi):
     """Test images (+ all -128, all 127, alternating extremes) on QEMU's Cortex-M4, SIMD (SMLAD) and
-    plain C kernels; every output must equal the host's (plain reference kernels) byte for byte, and
+    plain C kernels, soft float and with the FPU on (-mfloat-abi=hard -mfpu=fpv4-sp-d16, as most M4F
+    boards build); every output must equal the host's (plain reference kernels) byte for byte, and
     the SIMD kernels must stay within 2 instructions per MAC."""
     _need(*qemu.TOOLS)
     _, gen, _, _ = mnist
@@ -161,7 +163,7 @@ def test_mnist_on_cortex_m4_under_qemu(mnist, tmp_path, cflags, n_images):
     x = np.concatenate([verify.random_inputs(gen.input_shape, 4, seed=0), _pixels_to_int8(ev.x[:n_images])])
     ref_exe = hostrun.compile_host(gen, tmp_path / "ref" / "host", "gcc", "-O2", ("-DEC_REFERENCE_KERNELS",))
     host = hostrun.run_host(ref_exe, x, 10).outputs
-    rep = qemu.check(gen, x, host, tmp_path / "fw", timeout_s=600, cflags=cflags)
+    rep = qemu.check(gen, x, host, tmp_path / "fw", timeout_s=600, cflags=cflags, float_abi=float_abi)
     print({k: v for k, v in rep.as_dict().items() if k != "elf"})
     assert rep.passed, rep.log[-2000:]
     assert rep.n_images == len(x) and rep.predictions == [int(v) for v in host.astype(np.int32).argmax(1)]

@@ -97,6 +97,64 @@ typedef struct {
     int8_t value;
 } ec_pad_params;
 
+/* Elementwise binary ops over 4-D shapes with broadcasting (ec_elementwise.c):
+ * out[i0][i1][i2][i3] = op(in1[sum i_k * stride1[k]], in2[sum i_k * stride2[k]]),
+ * a broadcast axis has stride 0. A constant operand is const1 / const2 (else NULL). */
+enum { EC_OP_ADD, EC_OP_SUB, EC_OP_MUL, EC_OP_MAXIMUM, EC_OP_MINIMUM, EC_OP_PRELU };
+typedef struct {
+    int32_t op;
+    int32_t dims[4];
+    int32_t stride1[4], stride2[4];
+    int32_t in1_offset, in2_offset, out_offset;
+    int32_t left_shift;      /* ADD, SUB */
+    int32_t in1_mult, in1_shift, in2_mult, in2_shift; /* ADD, SUB; PRELU: in1 = identity */
+    int32_t out_mult, out_shift; /* ADD, SUB, MUL; PRELU: the alpha product */
+    int32_t act_min, act_max;
+    const int8_t *const1, *const2;
+} ec_binary_params;
+
+/* out = clamp(out_zp + MBQM(x - in_zp, v >= 0 ? pos : neg)): RELU, RELU6, LEAKY_RELU, QUANTIZE. */
+typedef struct {
+    int32_t size;
+    int32_t in_zero_point, out_zero_point;
+    int32_t pos_mult, pos_shift, neg_mult, neg_shift;
+    int32_t act_min, act_max;
+} ec_requant_params;
+
+/* CONCATENATION (same quantization): outer blocks, each the inputs' inner[k] bytes in turn. */
+#define EC_CONCAT_MAX 16
+typedef struct {
+    int32_t n, outer;
+    int32_t inner[EC_CONCAT_MAX];
+} ec_concat_params;
+
+/* out[i0][i1][i2][i3] = in[t0[i0] + t1[i1] + t2[i2] + t3[i3]]; offsets = t0 .. t3 back to back. */
+typedef struct {
+    int32_t dims[4];
+    const int32_t *offsets;
+} ec_gather_params;
+
+/* REDUCE_MAX and MEAN over any axes: each output (kept axes) reduces the
+ * reduced axes. MEAN: the sum of the raw values s, then out = s / red_size
+ * (truncating, input and output share quantization: TFLite's integer Mean),
+ * or, with thresholds (255 values, ascending), out = -128 + the number of
+ * thresholds <= s: TFLite's float QuantizedMeanOrSum is non-decreasing in s,
+ * so the generator tabulates where each output value starts. */
+typedef struct {
+    int32_t out_size, red_size;
+    int32_t keep_dims[4], keep_strides[4], red_dims[4], red_strides[4];
+    const int32_t *thresholds;
+} ec_reduce_params;
+
+/* LOGISTIC (output scale 1/256, zero point -128) and TANH (1/128, 0): the
+ * input minus its zero point rescaled to Q4.27 (in_mult, in_shift); values
+ * beyond range_radius saturate. */
+typedef struct {
+    int32_t size;
+    int32_t in_zero_point, in_mult, in_shift, range_radius;
+    int32_t is_tanh;
+} ec_sigmoid_params;
+
 /* A fused block computed pixel by pixel, so that its intermediate tensors
  * never exist in full: a conv or depthwise conv, optionally followed by a
  * 1x1 conv, optionally followed by a max pool. The arithmetic is the same as
@@ -118,6 +176,14 @@ void ec_softmax_s8(const ec_softmax_params *p, const int8_t *in, int8_t *out);
 void ec_add_s8(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
 void ec_pad_s8(const ec_pad_params *p, const int8_t *in, int8_t *out);
 void ec_copy_s8(int32_t size, const int8_t *in, int8_t *out);
+void ec_binary_s8(const ec_binary_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
+void ec_binary_const_s8(const ec_binary_params *p, const int8_t *in, int8_t *out);
+void ec_requant_s8(const ec_requant_params *p, const int8_t *in, int8_t *out);
+void ec_concat_s8(const ec_concat_params *p, const int8_t *const *ins, int8_t *out);
+void ec_gather_axes_s8(const ec_gather_params *p, const int8_t *in, int8_t *out);
+void ec_reduce_max_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out);
+void ec_reduce_mean_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out);
+void ec_logistic_s8(const ec_sigmoid_params *p, const int8_t *in, int8_t *out);
 /* scratch: first->out_c bytes if there is a pointwise stage, then the
  * block's output channels if there is a pool stage. */
 void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t *scratch);

@@ -1,0 +1,108 @@
+/* int8 LOGISTIC and TANH with TFLite's integer reference arithmetic
+ * (reference_integer_ops::Logistic / Tanh, as TFLite Micro runs them):
+ * the input rescaled to Q4.27, gemmlowp's fixed-point exp on negative values,
+ * a Newton-Raphson division, then a rounding shift to int8. */
+#include "ec_fixedpoint.h"
+#include "ec_kernels.h"
+
+/* gemmlowp's SaturatingRoundingMultiplyByPOT for a positive exponent. */
+static int32_t ec_act_sat_shl(int32_t x, int n)
+{
+    const int32_t threshold = (int32_t)(((int64_t)1 << (31 - n)) - 1);
+    if (x > threshold) {
+        return INT32_MAX;
+    }
+    if (x < -threshold) {
+        return INT32_MIN;
+    }
+    return ec_shl_wrap(x, n);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out. */
+static int32_t ec_act_exp_quarter(int32_t a)
+{
+    const int32_t exp_minus_one_eighth = 1895147668;
+    const int32_t one_third = 715827883;
+    const int32_t x = ec_add_wrap(a, (int32_t)1 << 28);
+    const int32_t x2 = ec_srdhm(x, x);
+    const int32_t x3 = ec_srdhm(x2, x);
+    const int32_t x4 = ec_srdhm(x2, x2);
+    const int32_t x4_over_4 = ec_rdbpot(x4, 2);
+    const int32_t poly = ec_rdbpot(ec_add_wrap(ec_srdhm(ec_add_wrap(x4_over_4, x3), one_third), x2), 1);
+    return ec_add_wrap(exp_minus_one_eighth, ec_srdhm(exp_minus_one_eighth, ec_add_wrap(x, poly)));
+}
+
+/* exp(a) for a <= 0 with int_bits integer bits (4 or 5), result Q0.31:
+ * gemmlowp's exp_on_negative_values. */
+static int32_t ec_act_exp_negative(int32_t a, int int_bits)
+{
+    static const int32_t barrel[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int frac = 31 - int_bits;
+    const int32_t one_quarter = (int32_t)1 << (frac - 2);
+    const int32_t a_mod_quarter_minus_quarter = ec_sub_wrap(a & (one_quarter - 1), one_quarter);
+    const int32_t remainder = ec_sub_wrap(a_mod_quarter_minus_quarter, a);
+    int32_t result = ec_act_exp_quarter(ec_act_sat_shl(a_mod_quarter_minus_quarter, int_bits));
+    int k;
+    for (k = 0; k < int_bits + 2; ++k) { /* exp(-2^e) for e = -2 .. int_bits - 1 */
+        if (remainder & ((int32_t)1 << (frac - 2 + k))) {
+            result = ec_srdhm(result, barrel[k]);
+        }
+    }
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* Newton-Raphson for 1 / (1 + a), a in [0, 1) Q0.31; x in Q2.29 after the loop. */
+static int32_t ec_act_recip_q2(int32_t a)
+{
+    const int64_t sum = (int64_t)a + INT32_MAX;
+    const int32_t half_den = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+    int32_t x = ec_add_wrap(1515870810, ec_srdhm(half_den, -1010580540)); /* 48/17 - 32/17 d */
+    int i;
+    for (i = 0; i < 3; ++i) {
+        const int32_t one_minus = ec_sub_wrap((int32_t)1 << 29, ec_srdhm(half_den, x));
+        x = ec_add_wrap(x, ec_act_sat_shl(ec_srdhm(x, one_minus), 2));
+    }
+    return x;
+}
+
+/* gemmlowp::logistic of a Q4.27 value, Q0.31 result. */
+static int32_t ec_logistic_q4(int32_t a)
+{
+    int32_t pos;
+    if (a == 0) {
+        return (int32_t)1 << 30;
+    }
+    pos = ec_act_sat_shl(ec_act_recip_q2(ec_act_exp_negative(a > 0 ? ec_sub_wrap(0, a) : a, 4)), 1);
+    return a > 0 ? pos : ec_sub_wrap(INT32_MAX, pos);
+}
+
+/* gemmlowp::tanh of a Q4.27 value, Q0.31 result. */
+static int32_t ec_tanh_q4(int32_t a)
+{
+    const int32_t n = a < 0 ? a : ec_sub_wrap(0, a);
+    /* exp(2n): the same raw value read with 5 integer bits */
+    const int32_t t = ec_act_sat_shl(ec_sub_wrap(ec_act_recip_q2(ec_act_exp_negative(n, 5)), (int32_t)1 << 29), 2);
+    if (a == 0) {
+        return 0;
+    }
+    return a < 0 ? ec_sub_wrap(0, t) : t;
+}
+
+void ec_logistic_s8(const ec_sigmoid_params *p, const int8_t *in, int8_t *out)
+{
+    int32_t i;
+    for (i = 0; i < p->size; ++i) {
+        const int32_t x = in[i] - p->in_zero_point;
+        int32_t r;
+        if (x <= -p->range_radius) {
+            r = -128;
+        } else if (x >= p->range_radius) {
+            r = 127;
+        } else {
+            const int32_t q4 = ec_mbqm(x, p->in_mult, p->in_shift);
+            r = p->is_tanh ? ec_rdbpot(ec_tanh_q4(q4), 24) : ec_rdbpot(ec_logistic_q4(q4), 23) - 128;
+            r = ec_clamp(r, -128, 127);
+        }
+        out[i] = (int8_t)r;
+    }
+}
