@@ -31,7 +31,7 @@ CATEGORIES = ("Display", "Communication", "Signal Input/Output", "Sensors", "Dev
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.\-]{0,62}")
 # There is no project page to link; the library's method comes from this paper.
 URL = "https://arxiv.org/abs/2501.15547"
-M4F_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft"]  # hard: once ec_dw_simd.c compiles with an FPU ABI
+M4F_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]  # as Cortex-M4F Arduino cores build
 CXX_FLAGS = ["-std=gnu++17", "-fno-exceptions", "-fno-rtti", "-Wall", "-Wextra", "-Werror"]
 C_FLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror"]
 

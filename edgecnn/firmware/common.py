@@ -63,9 +63,9 @@ def tool(name: str, why: str) -> str:
     return path
 
 
-def run(cmd: list[str], cwd: Path | None = None, timeout_s: float = 600) -> str:
+def run(cmd: list[str], cwd: Path | None = None, timeout_s: float = 600, env: dict | None = None) -> str:
     """Run a command; its stdout, or EdgecnnError with the command and the end of its output."""
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=timeout_s)
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=timeout_s, env=env)
     if proc.returncode != 0:
         out = (proc.stdout + proc.stderr).strip()[-3000:]
         raise EdgecnnError(f"`{' '.join(map(str, cmd))}` failed (exit {proc.returncode}):\n{out}")

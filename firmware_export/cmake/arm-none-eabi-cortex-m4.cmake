@@ -12,7 +12,7 @@ set(CMAKE_ASM_COMPILER arm-none-eabi-gcc)
 # No OS to run test programs on: CMake's compiler checks build a static library instead.
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 
-set(EC_FLOAT_ABI "@float_abi@" CACHE STRING "Float ABI: soft or hard (Cortex-M4F, FPv4-SP)")
+set(EC_FLOAT_ABI "@float_abi@" CACHE STRING "Float ABI: hard (Cortex-M4F, FPv4-SP) or soft (no FPU)")
 set_property(CACHE EC_FLOAT_ABI PROPERTY STRINGS soft hard)
 if(EC_FLOAT_ABI STREQUAL "hard")
   set(_ec_fpu "-mfloat-abi=hard -mfpu=fpv4-sp-d16")

@@ -89,18 +89,25 @@ def test_cmake_host_example_equals_c_host(engine, tmp_path, options):
     assert got.shape == ref.shape and (np.array_equal(got, ref) or (options.get("FC_FIXED_POINT") and diff.max() <= 1))
 
 
-def test_cmake_cortex_m4_build(engine, tmp_path):
+@pytest.mark.parametrize("float_abi", [None, "soft"])  # None: the toolchain file's default, hard float
+def test_cmake_cortex_m4_build(engine, tmp_path, float_abi):
     _need("arm-none-eabi-gcc")
     name, gen, x, y, _ = engine
     lib = cmake.write(gen.out_dir, tmp_path / "cmake", name, x, y, "// test")
-    elf = cmake.build_example(lib, tmp_path / "m4", cortex_m4=True, options={f"{name.upper()}_NO_FLOAT": "ON"})
+    elf = cmake.build_example(lib, tmp_path / "m4", cortex_m4=True, float_abi=float_abi,
+                              options={f"{name.upper()}_NO_FLOAT": "ON"})
     head = subprocess.run(["arm-none-eabi-readelf", "-h", elf], capture_output=True, text=True, check=True).stdout
     assert re.search(r"Machine:\s+ARM", head), head
+    hard = float_abi is None
+    assert ("hard-float ABI" in head) == hard, head  # readelf: "Flags: ..., Version5 EABI, hard-float ABI"
+    attrs = subprocess.run(["arm-none-eabi-readelf", "-A", elf], capture_output=True, text=True, check=True).stdout
+    assert "Tag_CPU_arch: v7E-M" in attrs, attrs  # built for the Cortex-M4, not the compiler's default core
+    assert ("Tag_ABI_VFP_args: VFP registers" in attrs) == hard, attrs
     syms = subprocess.run(["arm-none-eabi-nm", elf], capture_output=True, text=True, check=True).stdout
     assert f"{name}_invoke" in syms and f"{name}_input_from_u8" in syms
     assert f"{name}_quantize_input" not in syms  # EC_NO_FLOAT removed the only float function
     cache = (tmp_path / "m4" / "CMakeCache.txt").read_text()
-    assert "EC_FLOAT_ABI:STRING=soft" in cache
+    assert f"EC_FLOAT_ABI:STRING={'hard' if hard else 'soft'}" in cache
 
 
 def test_cmake_rejects_an_unknown_kernel_set(engine, tmp_path):
