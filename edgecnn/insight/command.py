@@ -50,8 +50,23 @@ def _fmt(v, spec: str = ",") -> str:
     return "-" if v is None else format(v, spec)
 
 
+# Short op names for the terminal table (the JSON keeps TFLite's).
+SHORT_OPS = {"CONV_2D": "conv", "DEPTHWISE_CONV_2D": "dwconv", "FULLY_CONNECTED": "fc", "MAX_POOL_2D": "maxpool",
+             "AVERAGE_POOL_2D": "avgpool", "SOFTMAX": "softmax", "MEAN": "mean", "RESHAPE": "reshape", "ADD": "add"}
+
+
+def _row(r: dict, m4: bool) -> list[str]:
+    place = _fmt(r["arena_offset"]) if r["output_place"] == "arena" else (r["output_place"] or "-")
+    cells = [r["name"], SHORT_OPS.get(r["op"], r["op"].lower()), _fmt(r["macs"]), _fmt(r["weights_bytes"]), place,
+             _fmt(r["live_arena_bytes"]), _fmt(r["snr_db"], ".1f"), _fmt(r["max_abs_err"], ".3f"),
+             f"{_fmt(r['c_vs_ref_lsb'])}/{_fmt(r['tflm_vs_ref_lsb'])}"]
+    kinstr = "-" if r["m4_instructions"] is None else f"{r['m4_instructions'] / 1000:,.0f}k"
+    return cells + ([kinstr] if m4 else [])
+
+
 def layers_command(build: Path, as_json: bool, n_images: int = DEFAULT_IMAGES, cortex_m4: bool = False) -> None:
-    """Print the per-layer table (or JSON) of a build directory."""
+    """Print the per-layer table (or JSON) of a build directory; fits 100 columns."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -59,18 +74,18 @@ def layers_command(build: Path, as_json: bool, n_images: int = DEFAULT_IMAGES, c
     if as_json:
         print(json.dumps(info, indent=2))
         return
-    table = Table(title=f"{build}: per layer on {info['images']}", caption=info["notes"])
-    for col, just in (("layer", "left"), ("op", "left"), ("MACs", "right"), ("weights B", "right"),
-                      ("arena off", "right"), ("live B", "right"), ("SNR dB", "right"), ("max|err|", "right"),
-                      ("C/ref", "right"), ("TFLM/ref", "right"), ("M4 instr", "right")):
-        table.add_column(col, justify=just)
-    for r in info["layers"]:
-        table.add_row(r["name"], r["op"].replace("_2D", "").replace("DEPTHWISE_CONV", "DW_CONV"), _fmt(r["macs"]),
-                      _fmt(r["weights_bytes"]), _fmt(r["arena_offset"]) if r["output_place"] == "arena" else (r["output_place"] or "-"),
-                      _fmt(r["live_arena_bytes"]), _fmt(r["snr_db"], ".1f"), _fmt(r["max_abs_err"], ".3g"),
-                      _fmt(r["c_vs_ref_lsb"]), _fmt(r["tflm_vs_ref_lsb"]), _fmt(r["m4_instructions"]))
     console = Console()
+    console.print(f"[bold]{build}[/]: per layer on {info['images']}")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    headers = ["layer", "op", "MACs", "wts B", "arena@", "live B", "SNR dB", "max err", "Δ C/TFLM"]
+    for col in headers + (["M4 instr"] if cortex_m4 else []):  # thousands of Cortex-M4 instructions
+        table.add_column(col, justify="left" if col in ("layer", "op") else "right", no_wrap=True)
+    for r in info["layers"]:
+        table.add_row(*_row(r, cortex_m4))
     console.print(table)
+    console.print("arena@: output offset in the C engine's arena (unfused plan); live B: arena bytes alive during the "
+                  "op; SNR, max err: int8 vs float activations (float units); Δ C/TFLM: max LSB from LiteRT's "
+                  "reference kernels. " + info["notes"], style="dim")
     for d in info["first_disagreement"].values():
         if d:
             console.print(f"[red]{d['pair']}: first disagreement at op {d['name']} ({d['op']}), "

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -75,8 +76,20 @@ def test_quantization_error_sees_a_bad_calibration(mnist):
     assert b < g - 10
 
 
+def test_cortex_m4_instructions_per_layer(mnist):
+    """Under QEMU (-icount): every kernel call counted; the layer with the most MACs costs the most."""
+    if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
+        pytest.fail("qemu-system-arm / arm-none-eabi-gcc not installed (scripts/setup.sh)")
+    d, x = mnist
+    rows = layer_insight(d / "model_int8.tflite", x[:2], None, name="mnist", cortex_m4=True)["layers"]
+    instr = [r["m4_instructions"] for r in rows]
+    print("Cortex-M4 instructions per layer:", instr)
+    assert all(n is not None and n > 0 for n in instr)
+    assert int(np.argmax(instr)) == int(np.argmax([r["macs"] for r in rows]))
+
+
 def _cli(*args):
-    env = {**os.environ, "COLUMNS": "120"}
+    env = {**os.environ, "COLUMNS": "100"}
     return subprocess.run([sys.executable, "-m", "edgecnn", *args], capture_output=True, text=True, env=env)
 
 
@@ -84,7 +97,11 @@ def test_cli_inspect_layers(mnist, tmp_path):
     d, _ = mnist
     r = _cli("inspect", str(d), "--layers", "--images", "20")
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "agree on every op" in r.stdout and "lowest quantization SNR" in r.stdout and "b2_conv_1" in r.stdout
+    assert "agree on every op" in r.stdout and "lowest quantization SNR" in r.stdout
+    lines = r.stdout.splitlines()
+    assert max(map(len, lines)) <= 100
+    for name in ("0 b1_conv_1", "1 b2_conv_1", "11 head_dense_1", "12 Identity"):  # one line per op, not wrapped
+        assert sum(line.lstrip().startswith(name + " ") for line in lines) == 1, (name, r.stdout)
     j = json.loads(_cli("inspect", str(d), "--layers", "--images", "5", "--json").stdout)
     assert len(j["layers"]) == 13 and j["n_images"] == 5
     bad = _cli("inspect", str(tmp_path), "--layers")
