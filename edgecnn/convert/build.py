@@ -121,6 +121,9 @@ def build(req: BuildRequest) -> tuple[Path, dict]:
         raise EdgecnnError(f"--calibration-samples {req.calibration_samples}: expected at least 1")
     if req.name is not None:
         check_name(req.name)
+    from edgecnn.htmlreport.collect import device_budget
+
+    device_budget(req.device_flash, req.device_ram)  # a bad budget fails before any work
     model_path = resolve_model_path(req.model)
     # With --out given, an unwritable directory fails before TensorFlow loads.
     tmp = prepare_out(Path(req.out)) if req.out is not None else None

@@ -138,13 +138,33 @@ def test_the_harness_sees_console_errors_and_network_requests(tmp_path):
     assert any("example.invalid" in r for r in got["requests"]), got["requests"]
 
 
-@pytest.fixture(scope="module")
-def build(tmp_path_factory):
+def _user_model(path):
+    """A network the project does not ship (MNIST-shaped, seeded, untrained), saved as a user would."""
+    import keras
+
+    keras.utils.set_random_seed(5)
+    L = keras.layers
+    x = inp = keras.Input((28, 28, 1))
+    x = L.Conv2D(6, 5, strides=2, activation="relu")(x)
+    x = L.BatchNormalization()(x)
+    x = L.DepthwiseConv2D(3, padding="same")(x)
+    x = L.ReLU()(x)
+    x = L.Conv2D(12, 1, activation="relu")(x)
+    x = L.MaxPooling2D()(x)
+    x = L.Flatten()(x)
+    out = L.Dense(10, activation="softmax")(x)
+    keras.Model(inp, out).save(path)
+    return path
+
+
+@pytest.fixture(scope="module", params=["shipped", "user"])
+def build(request, tmp_path_factory):
     """A real build directory with report.html written by build and updated by bench."""
     tmp = tmp_path_factory.mktemp("report")
     env = {**os.environ, "EDGECNN_DATA_DIR": str(tmp / "no-data")}  # evaluation on the shipped sample: seconds
     out = tmp / "mnist"
-    cmd = [sys.executable, "-m", "edgecnn", "build", "--model", str(shipped_model_dir("mnist") / "model.keras"),
+    model = shipped_model_dir("mnist") / "model.keras" if request.param == "shipped" else _user_model(tmp / "user.keras")
+    cmd = [sys.executable, "-m", "edgecnn", "build", "--model", str(model), "--dataset", "mnist",
            "--target", "c", "--out", str(out), "--device-flash", "65536", "--device-ram", "24576"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
