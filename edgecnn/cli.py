@@ -20,7 +20,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Fetch, verify and describe data sets.", no_args_is_help=True)
+data_app = typer.Typer(help="Fetch, register, verify and describe data sets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 
@@ -49,12 +49,45 @@ def data_fetch(
     fetch_command(name, from_)
 
 
+@data_app.command("add")
+def data_add(
+    name: str = typer.Argument(..., help="Name for the data set (lowercase letters, digits, '-', '_'; not a built-in name)."),
+    from_: Path = typer.Option(..., "--from", help="Image folder (<class>/*.png|jpg|jpeg|bmp, or train/<class>/... and test/<class>/...), its .tar.gz/.tgz/.zip, or an .npz (x_train, y_train, x_test, y_test, or x, y)."),
+    size: Optional[str] = typer.Option(None, "--size", help="Resize every image to HxW (e.g. 64x64); needed when sizes differ."),
+    channels: Optional[int] = typer.Option(None, "--channels", help="1 (grayscale) or 3 (RGB); default: 3 if any image is in colour, else 1."),
+    resize: str = typer.Option("bilinear", "--resize", help="Resize method: bilinear, bicubic, nearest, area."),
+    test_fraction: float = typer.Option(0.2, "--test-fraction", help="Share of each class split off for test when the source has no test split."),
+    split_seed: int = typer.Option(0, "--split-seed", help="Seed of that stratified split (and of the shuffle)."),
+    replace: bool = typer.Option(False, "--replace", help="Replace a data set registered under the same name."),
+) -> None:
+    """Register your own data set: read and check every image, split, cache with checksums."""
+    from edgecnn.data import add_command
+
+    add_command(name, from_, size, channels, resize, test_fraction, split_seed, replace)
+
+
 @data_app.command("info")
-def data_info(name: str = typer.Argument(..., help="mnist, fashion-mnist or cifar10.")) -> None:
+def data_info(name: str = typer.Argument(..., help="mnist, fashion-mnist, cifar10 or a registered name.")) -> None:
     """Print counts per split and class, shape, source and checksums."""
     from edgecnn.data import info_command
 
     info_command(name)
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """List the built-in and registered data sets and whether each is in the cache."""
+    from edgecnn.data import list_command
+
+    list_command()
+
+
+@data_app.command("remove")
+def data_remove(name: str = typer.Argument(..., help="A data set registered with `data add`.")) -> None:
+    """Delete a registered data set from the cache."""
+    from edgecnn.data import remove_command
+
+    remove_command(name)
 
 
 def _build_targets_help() -> str:
@@ -110,17 +143,22 @@ def bench(
 
 @app.command("train")
 def train(
-    dataset: str = typer.Option("mnist", "--dataset", help="mnist, fashion-mnist or cifar10."),
+    dataset: str = typer.Option("mnist", "--dataset", help="mnist, fashion-mnist, cifar10 or a data set registered with `edgecnn data add`."),
     method: str = typer.Option("two-stage", "--method", help="two-stage (the paper), baseline, augment-only, two-stage-no-unfreeze."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Total epoch budget (both stages); default: the data set's recipe."),
     seed: int = typer.Option(0, "--seed", help="Seed for weights, shuffling and augmentation."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Train on this many (seeded) training images."),
     out: Path = typer.Option(Path("runs/train"), "--out", help="Directory for model.keras, metrics.json, curves.png, confusion.png."),
+    max_params: Optional[int] = typer.Option(None, "--max-params", help="Parameter cap for the family member (default 15,000 for a registered set; a built-in set keeps its shipped model unless a budget is given)."),
+    max_arena: Optional[int] = typer.Option(None, "--max-arena", help="RAM budget: largest C-engine activation arena in bytes (measured on the untrained int8 model before training)."),
+    max_macs: Optional[int] = typer.Option(None, "--max-macs", help="Time budget: most multiply-accumulates per inference (C engine count)."),
+    hflip: bool = typer.Option(False, "--hflip", help="Also mirror images left-right in the augmented view (only where a mirror image keeps its label)."),
 ) -> None:
     """Train the lightweight CNN (default: the paper's two-stage recipe)."""
     from edgecnn.train import TrainConfig, train as run
 
-    run(TrainConfig(dataset=dataset, method=method, epochs=epochs, seed=seed, limit=limit, out=out))
+    run(TrainConfig(dataset=dataset, method=method, epochs=epochs, seed=seed, limit=limit, out=out,
+                    max_params=max_params, max_arena=max_arena, max_macs=max_macs, hflip=hflip))
 
 
 @app.command("inspect")

@@ -1,4 +1,5 @@
-"""The lightweight CNN family: a 28x28x1 member (<= 15,000 params) and a 32x32x3 member (<= 20,000).
+"""The lightweight CNN family: a 28x28x1 member (<= 15,000 params), a 32x32x3 member (<= 20,000),
+and members scaled to a user's data set (`scaled_family`).
 
 Every layer is one that TFLite converts to full-integer int8 and TFLM runs:
 Conv2D, DepthwiseConv2D, BatchNormalization (folded into the convolution at
@@ -8,11 +9,17 @@ The design and the reasons for it are in docs/architecture.md.
 Layers are grouped into named blocks (`b1`..`b5`, `head`): progressive
 unfreezing trains the groups top-down, and `block_of(layer)` maps a layer to
 its group.
+
+Scaled members keep lite28's block pattern (conv, conv+pool, ds, ds+pool, ds)
+and bring any input of 16..128 pixels a side to lite28's working resolution:
+a stride-2 stem above 40 pixels, plus one extra pooled ds stage above 80.
+Their width is lite28's times a multiplier, the class count is the data set's.
 """
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
-NUM_CLASSES = 10
+NUM_CLASSES = 10  # the built-in data sets' class count (lite28, lite32)
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,7 @@ class Block:
     kind: str
     filters: int
     pool: bool = False
+    stride: int = 1  # > 1: a strided first convolution of the block (the stem of a large input)
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class Family:
     blocks: tuple[Block, ...]
     max_params: int
     dropout: float
+    num_classes: int = NUM_CLASSES
 
 
 FAMILIES: dict[str, Family] = {
@@ -67,6 +76,79 @@ FAMILIES: dict[str, Family] = {
 # Which family member each data set uses.
 FAMILY_FOR_DATASET = {"mnist": "lite28", "fashion-mnist": "lite28", "cifar10": "lite32"}
 
+# Scaled members: lite28's widths times a multiplier, rounded to a multiple of WIDTH_STEP.
+BASE_WIDTHS = (16, 24, 56, 64)  # stem conv, second conv, ds stages, last ds stage
+WIDTH_STEP = 4
+MIN_WIDTH = 8
+INPUT_SIDES = (16, 128)  # smallest and largest height/width a scaled member takes
+# Largest input side handled with 0, 1, 2 downsamplings ahead of lite28's two pools.
+DOWNSAMPLE_SIDES = (40, 80, 128)
+
+
+def downsamplings(input_shape: tuple[int, int, int]) -> int:
+    """Stride-2 steps ahead of the body: 0 up to 40 pixels a side, 1 up to 80, 2 up to 128."""
+    side = max(input_shape[:2])
+    return next(i for i, s in enumerate(DOWNSAMPLE_SIDES) if side <= s)
+
+
+def _width(base: int, multiplier: float) -> int:
+    return max(MIN_WIDTH, WIDTH_STEP * round(base * multiplier / WIDTH_STEP))
+
+
+def scaled_family(input_shape: tuple[int, int, int], num_classes: int, multiplier: float,
+                  downsample: int | None = None, max_params: int = 15_000) -> Family:
+    """A family member for `input_shape` (H, W, C) and `num_classes`, widths lite28's x `multiplier`.
+
+    downsample: stride-2 steps ahead of the body (None: `downsamplings(input_shape)`); 1 makes the
+    stem strided, each further step adds a pooled ds stage.
+    """
+    from edgecnn.errors import EdgecnnError
+
+    h, w, c = input_shape
+    lo, hi = INPUT_SIDES
+    if not (lo <= h <= hi and lo <= w <= hi) or c not in (1, 3):
+        raise EdgecnnError(f"input {h}x{w}x{c}: the model family takes {lo}..{hi} pixels a side and 1 or 3 "
+                           f"channels; resize the data set (`edgecnn data add NAME --from PATH --size HxW`)")
+    if num_classes < 2:
+        raise EdgecnnError(f"{num_classes} class: expected at least 2")
+    d = downsamplings(input_shape) if downsample is None else downsample
+    if min(h, w) // 2 ** (d + 2) < 1:
+        raise EdgecnnError(f"input {h}x{w}: too small for {d} downsampling steps and two pools")
+    w0, w1, w2, w3 = (_width(b, multiplier) for b in BASE_WIDTHS)
+    blocks = [Block("conv", w0, stride=2 if d >= 1 else 1), Block("conv", w1, pool=True)]
+    blocks += [Block("ds", w1, pool=True) for _ in range(d - 1)]  # extra pooled stages beyond the stem
+    blocks += [Block("ds", w2), Block("ds", w2, pool=True), Block("ds", w3)]
+    name = f"lite-{h}x{w}x{c}-k{num_classes}-d{d}-w{w0}-{w1}-{w2}-{w3}"
+    return Family(name, (h, w, c), tuple(blocks), max_params, dropout=0.1, num_classes=num_classes)
+
+
+def param_count(family: Family) -> int:
+    """Parameters as Keras counts them (BatchNormalization's 4 per channel included), without building."""
+    total, cin = 0, family.input_shape[2]
+    for blk in family.blocks:
+        if blk.kind == "conv":
+            total += 9 * cin * blk.filters + 4 * blk.filters
+        else:
+            total += 9 * cin + 4 * cin + cin * blk.filters + 4 * blk.filters
+        cin = blk.filters
+    return total + cin * family.num_classes + family.num_classes
+
+
+def multipliers(steps_per_octave: int = 8, lo: float = 0.25, hi: float = 4.0) -> list[float]:
+    """Width multipliers 2^(k / steps_per_octave) from `lo` to `hi`, ascending."""
+    k_lo, k_hi = (round(math.log2(v) * steps_per_octave) for v in (lo, hi))
+    return [2 ** (k / steps_per_octave) for k in range(k_lo, k_hi + 1)]
+
+
+def widest_within(input_shape, num_classes: int, max_params: int, downsample: int | None = None) -> list[Family]:
+    """Distinct scaled members within `max_params`, narrowest first (empty when none fits)."""
+    out: dict[tuple, Family] = {}
+    for m in multipliers():
+        fam = replace(scaled_family(input_shape, num_classes, m, downsample), max_params=max_params)
+        if param_count(fam) <= max_params:
+            out.setdefault(tuple(b.filters for b in fam.blocks), fam)
+    return list(out.values())
+
 
 def block_names(family: Family) -> list[str]:
     """Group names from input to output: b1..bN, then head."""
@@ -97,10 +179,10 @@ def build_trunk(family: Family):
     for i, blk in enumerate(family.blocks, start=1):
         p = f"b{i}"
         if blk.kind == "conv":
-            out += [layers.Conv2D(blk.filters, 3, padding="same", use_bias=False, name=f"{p}_conv"),
+            out += [layers.Conv2D(blk.filters, 3, strides=blk.stride, padding="same", use_bias=False, name=f"{p}_conv"),
                     bn(f"{p}_bn"), layers.ReLU(name=f"{p}_relu")]
         elif blk.kind == "ds":
-            out += [layers.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"{p}_dw"),
+            out += [layers.DepthwiseConv2D(3, strides=blk.stride, padding="same", use_bias=False, name=f"{p}_dw"),
                     bn(f"{p}_dwbn"), layers.ReLU(name=f"{p}_dwrelu"),
                     layers.Conv2D(blk.filters, 1, use_bias=False, name=f"{p}_pw"),
                     bn(f"{p}_pwbn"), layers.ReLU(name=f"{p}_pwrelu")]
@@ -120,7 +202,7 @@ def apply(layer_list, x):
     return x
 
 
-def build_model(family_name: str):
+def build_model(family_name: "str | Family"):
     """The deployable single-input model: trunk, Dense logits, Softmax.
 
     Input is float in [0, 1] (pixel / 255): with int8 scale 1/255 and zero
@@ -132,15 +214,17 @@ def build_model(family_name: str):
     family = get_family(family_name)
     inp = keras.Input(family.input_shape, name="image")
     feats = apply(build_trunk(family), inp)
-    logits = layers.Dense(NUM_CLASSES, name="head_dense")(feats)
+    logits = layers.Dense(family.num_classes, name="head_dense")(feats)
     out = layers.Softmax(name="head_softmax")(logits)
     return keras.Model(inp, out, name=family.name)
 
 
-def get_family(name: str) -> Family:
-    """Look up a family member by name, with an error that lists the known ones."""
+def get_family(name: "str | Family") -> Family:
+    """Look up a family member by name (a Family is returned as it is), with an error listing the known ones."""
     from edgecnn.errors import EdgecnnError
 
+    if isinstance(name, Family):
+        return name
     try:
         return FAMILIES[name]
     except KeyError:

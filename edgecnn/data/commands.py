@@ -1,4 +1,4 @@
-"""The `edgecnn data fetch` and `edgecnn data info` commands: progress and printed summaries."""
+"""The `edgecnn data` commands (fetch, add, info, list, remove): progress and printed summaries."""
 
 from pathlib import Path
 
@@ -7,12 +7,13 @@ from rich.console import Console
 from rich.table import Table
 
 from edgecnn.console import progress
-from edgecnn.data import formats
+from edgecnn.data import formats, userset
 from edgecnn.data.cache import read_manifest
 from edgecnn.data.loading import fetch, load
 from edgecnn.data.registry import NAMES, Dataset, get_spec
 from edgecnn.data.report import Reporter
 from edgecnn.data.tree import Tree
+from edgecnn.data.userdata import ReadOptions, parse_size
 from edgecnn.errors import EdgecnnError
 from edgecnn.paths import data_dir
 
@@ -39,6 +40,8 @@ def fetch_command(name: str, from_: Path | None) -> None:
     With "all" and --from, the path is used for the data sets whose format it holds
     (e.g. the CIFAR-10 JPEG copy) and the default sources for the others.
     """
+    if name in userset.registered():
+        fetch(name)  # raises: a registered set has nothing to fetch, and says how to read it again
     if name != "all" and name not in NAMES:
         raise EdgecnnError(f"unknown data set {name!r}; expected one of: {', '.join(NAMES)}, all")
     names = NAMES if name == "all" else (name,)
@@ -63,13 +66,15 @@ def fetch_command(name: str, from_: Path | None) -> None:
 
 def info_command(name: str) -> None:
     """Print counts per split and class, image shape, source, checksums and how they were verified."""
-    ds = load(get_spec(name).name)
+    spec = get_spec(name)
+    ds = load(spec.name)
     manifest = read_manifest(data_dir(), ds.name)
     out = Console()
     h, w, c = ds.x_train.shape[1:]
     out.print(f"[bold]{ds.label}[/bold] ({ds.name})", highlight=False)
     out.print(f"source: {ds.source}", highlight=False, soft_wrap=True)
-    out.print(f"cache: {data_dir() / ds.name} (fetched {manifest.get('fetched_at', '?')})", highlight=False)
+    when = "added" if spec.origin == userset.ORIGIN else "fetched"
+    out.print(f"cache: {data_dir() / ds.name} ({when} {manifest.get('fetched_at', '?')})", highlight=False)
     out.print(f"image shape: {h}x{w}x{c} uint8", highlight=False)
     out.print(f"train: {len(ds.y_train)} images, test: {len(ds.y_test)} images", highlight=False)
     table = Table("label", "class", "train", "test")
@@ -85,4 +90,39 @@ def info_command(name: str) -> None:
     out.print(f"verification: {manifest.get('verification', '?')}", highlight=False, soft_wrap=True)
     for note in manifest.get("notes", []):
         out.print(f"note: {note}", highlight=False, soft_wrap=True)
-    out.print(f"licence: {get_spec(ds.name).licence}", highlight=False, soft_wrap=True)
+    out.print(f"licence: {spec.licence}", highlight=False, soft_wrap=True)
+
+
+def add_command(name: str, from_: Path, size: str | None, channels: int | None, resize: str,
+                test_fraction: float, split_seed: int, replace: bool) -> None:
+    """Register a user data set with progress, then print its summary and what was done to it."""
+    opts = ReadOptions(parse_size(size), channels, resize, test_fraction, split_seed)
+    with progress() as bar:
+        ds = userset.add(name, from_, opts, replace=replace, reporter=Reporter(bar))
+    out = Console()
+    out.print(_summary(ds), highlight=False, soft_wrap=True)
+    for note in ds.notes:
+        out.print(f"note: {note}", highlight=False, soft_wrap=True)
+
+
+def list_command() -> None:
+    """One row per data set: built-in (fetched or not) and registered, read from the manifests."""
+    root = data_dir()
+    table = Table("name", "origin", "status", "shape", "classes", "train", "test", "label")
+    for name in (*NAMES, *userset.registered(root)):
+        spec = get_spec(name, root)
+        try:
+            m = read_manifest(root, name)
+            status, label = "cached", m.get("label", spec.label)
+        except EdgecnnError:
+            status, label = "not fetched", spec.label
+        h, w, c = spec.image_shape
+        table.add_row(name, spec.origin, status, f"{h}x{w}x{c}", str(len(spec.class_names)),
+                      str(spec.n_train), str(spec.n_test), label)
+    Console().print(table)
+    Console().print(f"cache: {root}", highlight=False)
+
+
+def remove_command(name: str) -> None:
+    """Delete a registered user data set from the cache."""
+    Console().print(f"removed {userset.remove(name)}", highlight=False)

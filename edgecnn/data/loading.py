@@ -19,8 +19,8 @@ def load(name: str, data_dir: Path | None = None) -> Dataset:
         DatasetNotFetched: not in the cache (`edgecnn data fetch NAME` puts it there).
         EdgecnnError: unknown name, or a corrupt cache.
     """
-    spec = get_spec(name)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
+    spec = get_spec(name, root)
     manifest = read_manifest(root, name)
     verify_cached(root, name, manifest)
     layout = manifest.get("layout")
@@ -29,7 +29,8 @@ def load(name: str, data_dir: Path | None = None) -> Dataset:
                            f"run `edgecnn data fetch {name}` again")
     arrays = formats.LAYOUTS[layout](spec, root / name)
     return Dataset(name=name, label=manifest["label"], class_names=spec.class_names,
-                   source=manifest["source"], checksums=dict(manifest["checksums"]), **arrays)
+                   source=manifest["source"], checksums=dict(manifest["checksums"]),
+                   notes=tuple(manifest.get("notes", ())), **arrays)
 
 
 def fetch(name: str, from_: Path | None = None, data_dir: Path | None = None,
@@ -46,8 +47,11 @@ def fetch(name: str, from_: Path | None = None, data_dir: Path | None = None,
     Raises:
         EdgecnnError: no source verified; the message lists what each source said.
     """
-    spec = get_spec(name)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
+    spec = get_spec(name, root)
+    if spec.origin != "built-in":
+        raise EdgecnnError(f"{name!r} is a data set registered with `edgecnn data add`; nothing to fetch "
+                           f"(to read it again: `edgecnn data add {name} --from PATH --replace`)")
     reporter = reporter or Reporter()
     if from_ is None:
         try:

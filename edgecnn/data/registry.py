@@ -1,22 +1,22 @@
 """What each data set is: files, published checksums, class names, official URLs.
 
 One table (`SPECS`) drives fetching, reading and verification; nothing else in
-the subpackage names a data set.
+the subpackage names a data set. Data sets the user registers (`edgecnn data
+add`) have the same kind of spec, read from their cache manifest (userset.py):
+`get_spec` answers for both.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgecnn.errors import EdgecnnError
-
 
 @dataclass(frozen=True)
 class Dataset:
     """A loaded data set: uint8 images and labels, and where they came from."""
 
-    name: str  # "mnist" | "fashion-mnist" | "cifar10"
-    label: str  # "MNIST", "Fashion-MNIST", "CIFAR-10" or "CIFAR-10 (JPEG copy)"
+    name: str  # "mnist" | "fashion-mnist" | "cifar10" | a registered user data set
+    label: str  # "MNIST", "Fashion-MNIST", "CIFAR-10", "CIFAR-10 (JPEG copy)" or the user set's name
     x_train: np.ndarray  # (N, H, W, C) uint8
     y_train: np.ndarray  # (N,) uint8
     x_test: np.ndarray  # (M, H, W, C) uint8
@@ -24,6 +24,7 @@ class Dataset:
     class_names: tuple[str, ...]
     source: str  # where it came from, human readable
     checksums: dict[str, str] = field(default_factory=dict)  # file -> "md5:<hex>" / "sha256:<hex>"
+    notes: tuple[str, ...] = ()  # what was done to the data (split, resizing), for user data sets
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class DatasetSpec:
     licence: str = ""
     # What to tell a user when no source worked.
     hint: str = "get the original files and run `edgecnn data fetch {name} --from PATH`"
+    origin: str = "built-in"  # "built-in" (SPECS) or "user" (registered with `edgecnn data add`)
 
 
 def _idx(md5s: tuple[str, str, str, str]) -> tuple[FileSpec, ...]:
@@ -128,9 +130,14 @@ SPECS: dict[str, DatasetSpec] = {
 NAMES = tuple(SPECS)
 
 
-def get_spec(name: str) -> DatasetSpec:
-    """The spec of a data set by name; a clear error for unknown names."""
-    try:
+def get_spec(name: str, data_dir=None) -> DatasetSpec:
+    """The spec of a built-in or registered data set by name; a clear error for unknown names.
+
+    Args:
+        data_dir: the cache that registered sets are looked up in (default: edgecnn.paths.data_dir()).
+    """
+    if name in SPECS:
         return SPECS[name]
-    except KeyError:
-        raise EdgecnnError(f"unknown data set {name!r}; expected one of: {', '.join(NAMES)}") from None
+    from edgecnn.data.userset import user_spec
+
+    return user_spec(name, data_dir)

@@ -24,7 +24,7 @@ class Job:
 
     x: object  # (N, H, W, C) uint8
     y: object  # (N,) uint8
-    family: str
+    family: object  # model.Family
     recipe: object
     seed: int
     progress: object

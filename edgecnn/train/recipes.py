@@ -60,7 +60,35 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-def recipe_for(dataset: str, epochs: int | None = None) -> Recipe:
-    """The default recipe for a data set, with the epoch budget overridden if given."""
-    r = RECIPES[dataset]
+# A user's data set: nothing is known about it, so the view is as mild as the built-in sets' (small
+# rotation, zoom and shift, a little brightness and contrast), borders reflected (right for photos,
+# harmless on dark backgrounds), and no mirror unless asked (`--hflip`): a mirrored digit, letter or
+# arrow changes its label.
+GENERIC = Augment(rotation_deg=5, zoom=0.05, shift=0.08, brightness=0.05, contrast=0.1, hflip=False, fill="reflect")
+# Epochs for a user's set: about GENERIC_STEPS optimizer steps, at least 10 and at most 100 passes.
+GENERIC_STEPS = 3000
+GENERIC_EPOCHS = (10, 100)
+
+
+def generic_recipe(n_train: int, epochs: int | None = None) -> Recipe:
+    """The recipe for a user's data set of `n_train` training images (epochs scaled to its size).
+
+    Batch 64 under 5,000 images (more steps per pass), else 128; stage 2 on the originals and AdamW
+    weight decay as for CIFAR-10, the built-in set most like an unknown photo set.
+    """
+    batch = 64 if n_train < 5000 else 128
+    lo, hi = GENERIC_EPOCHS
+    auto = min(hi, max(lo, -(-GENERIC_STEPS * batch // max(n_train, 1))))
+    return Recipe(epochs=epochs or auto, batch_size=batch, lr=3e-3, warmup_epochs=1.0, finetune_fraction=0.25,
+                  finetune_lr=5e-4, augment=GENERIC, weight_decay=0.004, finetune_data="plain")
+
+
+def recipe_for(dataset: str, epochs: int | None = None, n_train: int | None = None, hflip: bool = False) -> Recipe:
+    """The default recipe for a data set (generic_recipe for a user's), epochs overridden if given.
+
+    hflip: mirror images in the augmented view (on top of the recipe's own choice).
+    """
+    r = RECIPES[dataset] if dataset in RECIPES else generic_recipe(n_train or 0)
+    if hflip:
+        r = replace(r, augment=replace(r.augment, hflip=True))
     return r if epochs is None else replace(r, epochs=epochs)

@@ -15,8 +15,9 @@ import edgecnn
 from edgecnn import __version__
 from edgecnn.console import console, progress
 from edgecnn.errors import EdgecnnError
-from edgecnn.model import FAMILY_FOR_DATASET
+from edgecnn.model import FAMILIES, FAMILY_FOR_DATASET, Family
 from edgecnn.summary import keras_rows, totals
+from edgecnn.train.budget import Budget, choose_family
 from edgecnn.train.methods import METHODS, Job
 from edgecnn.train.plots import plot_confusion, plot_curves
 from edgecnn.train.recipes import recipe_for
@@ -30,6 +31,16 @@ class TrainConfig:
     seed: int = 0
     limit: int | None = None  # train on this many (seeded) training images
     out: Path = Path("runs/train")
+    # Budgets for choosing the family member (None: the shipped member for a built-in set;
+    # max_params 15,000 for a user's set).
+    max_params: int | None = None
+    max_arena: int | None = None  # bytes of C-engine arena (RAM)
+    max_macs: int | None = None
+    hflip: bool = False  # mirror images in the augmented view
+
+    @property
+    def searches_family(self) -> bool:
+        return any(v is not None for v in (self.max_params, self.max_arena, self.max_macs))
 
 
 def fast_kernels() -> bool:
@@ -85,39 +96,68 @@ def evaluate(model, x, y, n_classes: int = 10) -> tuple[float, np.ndarray]:
     return float((pred == y).mean()), cm
 
 
-def train(cfg: TrainConfig) -> dict:
-    """Run one training; write its four outputs to cfg.out; return the metrics dict."""
-    from edgecnn.data import load
+def choose(cfg: TrainConfig, ds, x) -> tuple[Family, dict | None]:
+    """The family member to train: the shipped one for a built-in set without budgets, else the
+    widest scaled member within the budgets, measured (budget.choose_family); and the choice's record."""
+    if not cfg.searches_family and cfg.dataset in FAMILY_FOR_DATASET:
+        return FAMILIES[FAMILY_FOR_DATASET[cfg.dataset]], None
+    budget = Budget(Budget.max_params if cfg.max_params is None else cfg.max_params, cfg.max_arena, cfg.max_macs)
+    shape, k = tuple(int(d) for d in x.shape[1:]), len(ds.class_names)
+    limits = [f"max params {budget.max_params}"] + [
+        f"{what} {v}" for what, v in (("max arena (B)", budget.max_arena_bytes), ("max MACs", budget.max_macs))
+        if v is not None]
+    console.print(f"choosing the family member for {shape[0]}x{shape[1]}x{shape[2]}, {k} classes: "
+                  f"{', '.join(limits)} (untrained int8 models, C engine planner)")
+    chosen, measured = choose_family(shape, k, budget, x, lambda line: console.print(f"  {line}", highlight=False))
+    console.print(f"chose [bold]{chosen.family.name}[/]: {chosen.params} params, {chosen.macs} MACs, "
+                  f"arena {chosen.arena_bytes} B")
+    record = {"budget": {"max_params": budget.max_params, "max_arena_bytes": budget.max_arena_bytes,
+                         "max_macs": budget.max_macs},
+              "how": "widest member within the budgets; arena and MACs from the untrained int8 model through "
+                     "edgecnn.codegen.generate (C engine planner)",
+              "chosen": chosen.as_dict(), "candidates": [m.as_dict() for m in measured]}
+    return chosen.family, record
 
+
+def _check(cfg: TrainConfig) -> None:
     if cfg.method not in METHODS:
         raise EdgecnnError(f"unknown method {cfg.method!r}; expected one of {list(METHODS)}")
-    if cfg.dataset not in FAMILY_FOR_DATASET:
-        raise EdgecnnError(f"unknown data set {cfg.dataset!r}; expected one of {list(FAMILY_FOR_DATASET)}")
     if cfg.epochs is not None and cfg.epochs < 1:
         raise EdgecnnError(f"--epochs {cfg.epochs}: expected a whole number >= 1")
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run one training; write its four outputs to cfg.out; return the metrics dict."""
+    from edgecnn.data import get_spec, load
+
+    _check(cfg)
+    get_spec(cfg.dataset)  # unknown names fail before TensorFlow loads
     onednn = fast_kernels()
     ds = load(cfg.dataset)
-    recipe = recipe_for(cfg.dataset, cfg.epochs)
-    family = FAMILY_FOR_DATASET[cfg.dataset]
     x, y = _subset(ds.x_train, ds.y_train, cfg.limit, cfg.seed)
+    recipe = recipe_for(cfg.dataset, cfg.epochs, len(x), cfg.hflip)
+    family, choice = choose(cfg, ds, x)
     cfg.out.mkdir(parents=True, exist_ok=True)
     _seed_everything(cfg.seed)
 
-    console.print(f"training [bold]{family}[/] on {ds.label} ({len(x)} images), method {cfg.method}, "
+    console.print(f"training [bold]{family.name}[/] on {ds.label} ({len(x)} images), method {cfg.method}, "
                   f"{recipe.epochs} epochs, seed {cfg.seed}")
     t0, cpu0 = time.monotonic(), time.process_time()
     with progress() as bar:
         model, stages = METHODS[cfg.method](Job(x, y, family, recipe, cfg.seed, bar))
     wall_s, cpu_s = time.monotonic() - t0, time.process_time() - cpu0
-    test_acc, cm = evaluate(model, ds.x_test, ds.y_test)
+    test_acc, cm = evaluate(model, ds.x_test, ds.y_test, len(ds.class_names))
     rows = keras_rows(model)
 
     model.save(cfg.out / "model.keras")
     metrics = {
         "dataset": cfg.dataset, "dataset_label": ds.label, "data_source": ds.source,
-        "method": cfg.method, "family": family, "seed": cfg.seed, "limit": cfg.limit,
+        "data_notes": list(ds.notes),  # how a user's set was split and converted
+        "class_names": list(ds.class_names), "input_shape": list(family.input_shape),
+        "input_range": [0.0, 1.0],  # the model takes pixel / 255
+        "method": cfg.method, "family": family.name, "seed": cfg.seed, "limit": cfg.limit,
         "train_images": int(len(x)), "test_images": int(len(ds.y_test)),
-        "recipe": asdict(recipe), "stages": stages,
+        "recipe": asdict(recipe), **({"family_choice": choice} if choice else {}), "stages": stages,
         "test_top1_acc_float": test_acc, **{k: v for k, v in totals(rows).items() if k in ("params", "macs")},
         "wall_time_s": round(wall_s, 1), "cpu_time_s": round(cpu_s, 1),
         "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
@@ -126,7 +166,7 @@ def train(cfg: TrainConfig) -> dict:
         "command": shlex.join(["edgecnn", *sys.argv[1:]]),
     }
     (cfg.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    title = f"{family} on {ds.label}, {cfg.method}, seed {cfg.seed}"
+    title = f"{family.name} on {ds.label}, {cfg.method}, seed {cfg.seed}"
     plot_curves(stages, cfg.out / "curves.png", title)
     plot_confusion(cm, list(ds.class_names), cfg.out / "confusion.png", f"{title}: test top-1 {test_acc:.4f}")
     console.print(f"test top-1 (float): [bold]{test_acc:.4f}[/]  params {metrics['params']}  "

@@ -20,7 +20,7 @@ original and the augmented view.
 
 import math
 
-from edgecnn.model import NUM_CLASSES, apply, block_names, block_of, build_model, build_trunk, get_family
+from edgecnn.model import apply, block_names, block_of, build_model, build_trunk, get_family
 
 
 def build_dual(family_name: str):
@@ -32,8 +32,8 @@ def build_dual(family_name: str):
     trunk = build_trunk(family)
     in_a = keras.Input(family.input_shape, name="original")
     in_b = keras.Input(family.input_shape, name="augmented")
-    logits_a = layers.Dense(NUM_CLASSES, name="head_dense_a")(apply(trunk, in_a))
-    logits_b = layers.Dense(NUM_CLASSES, name="head_dense_b")(apply(trunk, in_b))
+    logits_a = layers.Dense(family.num_classes, name="head_dense_a")(apply(trunk, in_a))
+    logits_b = layers.Dense(family.num_classes, name="head_dense_b")(apply(trunk, in_b))
     out_a = layers.Softmax(name="out_orig")(logits_a)
     out_b = layers.Softmax(name="out_aug")(logits_b)
     return keras.Model([in_a, in_b], [out_a, out_b], name=f"{family.name}_dual")
