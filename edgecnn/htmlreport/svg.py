@@ -118,7 +118,7 @@ def boxes(samples: dict[str, list[float]], label: str) -> str:
         y = 8 + i * row
         body.append(f'<text x="{left - 8}" y="{y + 13}" text-anchor="end">{escape(name)}</text>')
         body.append(f'<line x1="{xpos(q(0.01)):.1f}" y1="{y + 9}" x2="{xpos(q(0.99)):.1f}" y2="{y + 9}" stroke="{GREY}"/>')
-        body.append(f'<rect x="{xpos(q(0.25)):.1f}" y="{y + 2}" width="{max(xpos(q(0.75)) - xpos(q(0.25)), 6):.1f}" '
+        body.append(f'<rect x="{xpos(q(0.25)):.1f}" y="{y + 2}" width="{max(xpos(q(0.75)) - xpos(q(0.25)), 10):.1f}" '
                     f'height="14" fill="{ORANGE}"/>')
         body.append(f'<line x1="{xpos(q(0.5)):.1f}" y1="{y}" x2="{xpos(q(0.5)):.1f}" y2="{y + 18}" stroke="#222" stroke-width="2"/>')
         body.append(f'<text x="{min(xpos(q(0.99)) + 6, width - 60):.1f}" y="{y + 13}">p50 {q(0.5):,.0f}</text>')

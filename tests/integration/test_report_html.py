@@ -197,5 +197,5 @@ def test_report_renders_in_chromium_at_1280_and_prints(build, tmp_path):
     drawn = {label: _drawn_pixels(got["png"], box) for label, *box in got["charts"]}
     print(f"screenshot at 1280 px, plot pixels per chart: {drawn}")
     assert set(drawn) == {"confusion matrix", "memory timeline", "latency distributions", "flash", "RAM"}
-    assert all(n >= 150 for n in drawn.values()), drawn
+    assert all(n >= 100 for n in drawn.values()), drawn  # a chart without its marks has only grey text and grid
     assert got["pdf"].read_bytes()[:5] == b"%PDF-" and got["pdf"].stat().st_size > 20_000
