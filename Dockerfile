@@ -1,6 +1,18 @@
-# edgecnn with its runtimes and the Cortex-M4 toolchain:
+# edgecnn with its runtimes and the Cortex-M4 toolchain, installed from its wheel:
 #   docker build -t edgecnn .
 #   docker run --rm -v "$PWD/build:/work/build" edgecnn build --target tflite-micro
+
+# Stage 1: build the wheel. edgecnn/firmware_export is a symlink to firmware_export/; both are
+# copied, and the wheel stores the files themselves.
+FROM python:3.11-slim AS wheel
+WORKDIR /src
+COPY pyproject.toml README.md MANIFEST.in LICENSE ./
+COPY LICENSES ./LICENSES
+COPY firmware_export ./firmware_export
+COPY edgecnn ./edgecnn
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
+
+# Stage 2: the runtime image, with the wheel installed like any user installs it (not editable).
 FROM python:3.11-slim
 
 # Compilers for the build-time checks and the C engine, the Cortex-M4 toolchain and QEMU for
@@ -20,12 +32,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TF_ENABLE_ONEDNN_OPTS=0 \
     EDGECNN_DATA_DIR=/data
 
-WORKDIR /opt/edgecnn
-COPY pyproject.toml README.md ./
-COPY edgecnn ./edgecnn
-COPY firmware_export ./firmware_export
-# Editable install: the converter reads its templates from firmware_export/ beside the package.
-RUN pip install --no-cache-dir -e .
+COPY --from=wheel /dist /tmp/dist
+RUN pip install --no-cache-dir /tmp/dist/edgecnn-*.whl \
+    && rm -rf /tmp/dist
 
 WORKDIR /work
 VOLUME ["/data"]

@@ -35,7 +35,7 @@ def int8_accuracy(model, dataset: str, seed: int) -> float:
 
     calib, _ = calibration_data(dataset, 500, seed)
     ds = load(dataset)
-    out = run_litert(to_int8_tflite(model, calib), ds.x_test, "LiteRT int8")
+    out = run_litert(to_int8_tflite(model, calib / np.float32(255)), ds.x_test / np.float32(255), "LiteRT int8")
     return float((np.argmax(out, 1) == ds.y_test).mean())
 
 

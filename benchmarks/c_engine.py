@@ -109,7 +109,7 @@ def measure(dataset: str, family: str, runs: int, work: Path) -> dict:
 
     model, origin = _model(dataset, family)
     calib, _ = calibration_data(dataset, 500, seed=0)
-    tflite = to_int8_tflite(model, calib)
+    tflite = to_int8_tflite(model, calib.astype(np.float32) / 255.0)  # the models' input: pixels / 255
     path = work / f"{dataset}.tflite"
     path.write_bytes(tflite)
     gen = generate(path, work / dataset / "c", dataset)

@@ -10,7 +10,6 @@ from typing import Optional
 
 import typer
 
-from edgecnn import __version__
 from edgecnn.errors import EdgecnnError
 
 app = typer.Typer(
@@ -26,13 +25,15 @@ app.add_typer(data_app, name="data")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"edgecnn {__version__}")
+        from edgecnn.about import version_text
+
+        typer.echo(version_text())
         raise typer.Exit()
 
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the versions of edgecnn and its runtimes and exit."),
     debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
 ) -> None:
     """edgecnn: train, quantize, export and benchmark ~15k-parameter CNNs."""
@@ -100,8 +101,10 @@ def _build_targets_help() -> str:
 @app.command("build")
 def build_cmd(
     target: list[str] = typer.Option(["tflite-micro"], "--target", help=_build_targets_help()),
-    model: Optional[Path] = typer.Option(None, "--model", help="Float .keras model; default: the shipped MNIST model."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Data set for calibration and accuracy; default: the one the model was trained on."),
+    model: Optional[Path] = typer.Option(None, "--model", help="A .keras, .h5, SavedModel directory or .tflite (int8 or float), detected by content; default: the shipped MNIST model."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Data set (built-in or registered with `data add`) for calibration and accuracy; default: the one the model was trained on."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Image folder (<class>/*.png|jpg|bmp, or train/ and test/) or .npz for calibration and accuracy; images are resized (bilinear) and converted to the model's channels."),
+    input_range: Optional[str] = typer.Option(None, "--input-range", help="Pixel range the model expects: 0,1 | 0,255 | -1,1; default: inferred (Rescaling layer, metrics.json, int8 input quantization)."),
     calibration_samples: int = typer.Option(500, "--calibration-samples", help="Seeded training images for int8 calibration."),
     name: Optional[str] = typer.Option(None, "--name", help="Build name, used in C symbols (g_<name>_model_data); default: the data set."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory; default: build/<name>."),
@@ -113,7 +116,7 @@ def build_cmd(
     from edgecnn.convert.build import BuildRequest, build
 
     build(BuildRequest(tuple(target), model, dataset, calibration_samples, name, out, max_int8_drop,
-                       device_flash=device_flash, device_ram=device_ram))
+                       data=data, input_range=input_range, device_flash=device_flash, device_ram=device_ram))
 
 
 def _bench_runtimes_help() -> str:
@@ -132,13 +135,16 @@ def bench(
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON (units in the keys)."),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="Write the results as a Markdown report."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of the latency distributions."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Evaluate on this data set (built-in or registered); default: the build's."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on this image folder or .npz; default: the build's data."),
     device_flash: Optional[int] = typer.Option(None, "--device-flash", help="Flash budget in bytes, drawn in report.html."),
     device_ram: Optional[int] = typer.Option(None, "--device-ram", help="RAM budget in bytes, drawn in report.html."),
 ) -> None:
     """Size, latency, accuracy and agreement of every runtime on one build, side by side; updates report.html."""
     from edgecnn.bench import bench_command
 
-    bench_command(build, runs, warmup, runtime, threads, json_path, markdown, plot, (device_flash, device_ram))
+    bench_command(build, runs, warmup, runtime, threads, json_path, markdown, plot, dataset=dataset, data=data,
+                  device=(device_flash, device_ram))
 
 
 @app.command("train")
@@ -163,7 +169,8 @@ def train(
 
 @app.command("inspect")
 def inspect(
-    model: Path = typer.Argument(..., help="A .keras or .tflite model file, or a build directory (with --layers)."),
+    model: Path = typer.Argument(..., help="A .keras, .h5, SavedModel directory or .tflite model (detected by content), "
+                                 "or a build directory (with --layers)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     layers: bool = typer.Option(False, "--layers", help="Build directory: per-layer quantization error, runtime "
                                 "disagreement, MACs, weights, arena offset and live bytes."),

@@ -1,12 +1,19 @@
-"""Where edgecnn keeps things: the data cache, the shipped assets, the templates."""
+"""Where edgecnn keeps things: the data cache, the shipped assets, the templates.
+
+Everything read at run time lives inside the package directory, so a wheel
+installed anywhere finds it: assets/ (models, samples), codegen/kernels and
+the harnesses, and firmware_export/ (TFLM templates, the Cortex-M4 QEMU
+project). In the repository, edgecnn/firmware_export is a symlink to the
+top-level firmware_export/, the one copy people read and edit; building a
+wheel or an sdist copies the files it points to.
+"""
 
 import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ASSETS_DIR = PACKAGE_DIR / "assets"
-# firmware_export/ sits beside the package in the repository (editable install).
-FIRMWARE_DIR = PACKAGE_DIR.parent / "firmware_export"
+FIRMWARE_DIR = PACKAGE_DIR / "firmware_export"
 
 
 def data_dir() -> Path:

@@ -1,9 +1,11 @@
-"""Per-layer summaries of a Keras model: output shape, params, MACs, int8 activation bytes.
+"""Per-layer (Keras) or per-op (.tflite) summaries: output shape, params, MACs, activation bytes.
 
-`edgecnn inspect` prints these; training records the totals in metrics.json.
-MACs count multiply-accumulates of Conv2D, DepthwiseConv2D and Dense (the
-converter's layer table, edgecnn/convert/layers.py); pooling, activations and
-BatchNormalization (folded at conversion) count zero.
+`edgecnn inspect` prints these for any model format (detected by content, see
+convert/frontends.py); training records the totals in metrics.json. MACs are
+counted on the converted graph (convert/graphinfo.py): a Keras model is
+converted to a float .tflite at batch 1 and each op's MACs are credited to the
+Keras layer its tensor names carry (the layer holding a kernel when an op fuses
+several, e.g. Conv2D + BatchNormalization + ReLU).
 """
 
 from dataclasses import asdict, dataclass
@@ -22,23 +24,47 @@ class LayerRow:
     short_name: str = ""  # what the table shows; "" = name (TF tensor names are long, see short_tensor_name)
 
 
+def _macs_by_layer(model) -> dict[str, int]:
+    """Keras layer name -> MACs of the float graph's ops credited to it."""
+    import re
+
+    from edgecnn.convert.graphinfo import layer_of, op_rows
+    from edgecnn.convert.quantize import to_float_tflite
+
+    layers = {l.name: l for l in _flat(model)}
+    out: dict[str, int] = {}
+    for r in op_rows(to_float_tflite(model)):
+        if not r.macs:
+            continue
+        names = [layer_of(part) for part in re.split(r";", r.output_name)]
+        names = [n for n in names if n in layers] or [r.layer]
+        kernel = [n for n in names if any("kernel" in w.path.split("/")[-1] for w in layers[n].weights)] if names[0] in layers else []
+        who = (kernel or names)[0]
+        out[who] = out.get(who, 0) + r.macs
+    return out
+
+
+def _flat(model) -> list:
+    out = []
+    for layer in model.layers:
+        out += _flat(layer) if getattr(layer, "layers", None) else [layer]
+    return out
+
+
 def keras_rows(model) -> list[LayerRow]:
-    """One row per layer of a Keras functional model (batch dimension dropped).
-
-    MACs come from the converter's one table of supported layers; a layer outside it raises
-    EdgecnnError naming it and the supported ones.
-    """
-    from edgecnn.convert.layers import LAYERS, check_layers, flat_layers
-
-    check_layers(model)
+    """One row per layer of a Keras functional model (batch dimension dropped); MACs from the converted graph."""
+    macs = _macs_by_layer(model)
     rows = []
-    for layer in flat_layers(model):
+    for layer in _flat(model):
         kind = type(layer).__name__
         if kind == "InputLayer":
             continue
         out_shape = tuple(int(d) for d in layer.output.shape[1:])
         rows.append(LayerRow(layer.name, kind, out_shape, int(layer.count_params()),
-                             int(LAYERS[kind].macs(layer)), int(np.prod(out_shape))))
+                             int(macs.get(layer.name, 0)), int(np.prod(out_shape))))
+    unassigned = sum(v for k, v in macs.items() if k not in {r.name for r in rows})
+    if unassigned:
+        rows.append(LayerRow("(ops not named after a layer)", "-", (), 0, unassigned, 0))
     return rows
 
 
@@ -51,15 +77,6 @@ def totals(rows: list[LayerRow]) -> dict:
 
 def as_dicts(rows: list[LayerRow]) -> list[dict]:
     return [asdict(r) | {"output_shape": list(r.output_shape)} for r in rows]
-
-
-# TFLite builtin op -> (index of the filter among the op's inputs, how MACs follow from shapes).
-# Filter layouts: CONV_2D [Cout, kh, kw, Cin], DEPTHWISE_CONV_2D [1, kh, kw, Cout], FULLY_CONNECTED [out, in].
-_TFLITE_MACS = {
-    "CONV_2D": lambda f, out: int(np.prod(out[1:-1])) * int(np.prod(f)),
-    "DEPTHWISE_CONV_2D": lambda f, out: int(np.prod(out[1:-1])) * int(np.prod(f)),
-    "FULLY_CONNECTED": lambda f, out: int(np.prod(f)) * int(np.prod(out[:-1])),
-}
 
 
 # The part of a fused TF tensor name ("a/relu/Relu;a/bn/add;a/conv/convolution") naming the op's own layer.
@@ -82,48 +99,28 @@ def short_tensor_name(name: str, kind: str, index: int) -> str:
     return f"{index} {layer}"
 
 
-def tflite_rows(path) -> list[LayerRow]:
-    """One row per operator of a .tflite model, read with the LiteRT interpreter."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(model_path=str(path))
-    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+def tflite_rows(raw: bytes) -> list[LayerRow]:
+    """One row per operator of a .tflite model (op, the Keras layer it came from, MACs)."""
+    from edgecnn.convert.graphinfo import op_rows
     rows = []
-    for index, op in enumerate(interp._get_ops_details()):  # the public API has no per-op view
-        out = tensors[op["outputs"][0]]
-        shape = tuple(int(d) for d in out["shape"])
-        consts = [tensors[i] for i in op["inputs"][1:] if i >= 0] if op["op_name"] in _TFLITE_MACS else []
-        params = sum(int(np.prod(t["shape"])) for t in consts)
-        macs = _TFLITE_MACS[op["op_name"]](consts[0]["shape"], shape) if consts else 0
-        nbytes = int(np.prod(shape)) * np.dtype(out["dtype"]).itemsize
-        rows.append(LayerRow(out["name"], op["op_name"], shape[1:], params, macs, nbytes,
-                             short_tensor_name(out["name"], op["op_name"], index)))
+    for r in op_rows(raw):
+        nbytes = int(np.prod(r.output_shape)) * np.dtype(r.output_dtype).itemsize
+        rows.append(LayerRow(f"{r.index:02d} {r.layer}", r.op, r.output_shape[1:], r.params, r.macs, nbytes))
     return rows
 
 
 def model_rows(path) -> list[LayerRow]:
-    """Rows for a .keras or .tflite file, with a clear error for anything else."""
+    """Rows for any model format edgecnn reads (frontends.FORMATS), with a clear error for anything else."""
     from pathlib import Path
 
-    from edgecnn.errors import EdgecnnError
+    from edgecnn.convert.frontends import detect, load
+    from edgecnn.convert.tflite_kind import validate
 
-    path = Path(path)
-    if not path.is_file():
-        raise EdgecnnError(f"model file {path}: not found; expected a .keras or .tflite file")
-    if path.suffix == ".tflite":
-        try:
-            return tflite_rows(path)
-        except ValueError as err:
-            raise EdgecnnError(f"{path}: not a readable .tflite model ({err})") from None
-    if path.suffix == ".keras":
-        import keras
-
-        try:
-            model = keras.models.load_model(path, compile=False)
-        except Exception as err:  # Keras raises many types for a corrupt archive
-            raise EdgecnnError(f"{path}: not a readable .keras model ({type(err).__name__}: {err})") from None
-        return keras_rows(model)
-    raise EdgecnnError(f"model file {path}: suffix {path.suffix!r}; expected .keras or .tflite")
+    if detect(path) == "tflite":  # any valid .tflite, also kinds `build` refuses (hybrid, float16)
+        raw = Path(path).read_bytes()
+        validate(raw, str(path))
+        return tflite_rows(raw)
+    return keras_rows(load(path).keras)
 
 
 def inspect_command(path, as_json: bool) -> None:

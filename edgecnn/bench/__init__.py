@@ -12,6 +12,7 @@ from pathlib import Path
 
 def bench_command(build_dir: Path, runs: int, warmup: int, runtimes: list[str] | None, threads: int,
                   json_path: Path | None, markdown_path: Path | None, plot_path: Path | None,
+                  dataset: str | None = None, data: Path | None = None,
                   device: tuple[int | None, int | None] = (None, None)) -> dict:
     """What the CLI calls: run the bench, print the tables and ratios, write the requested files."""
     from edgecnn.bench import report
@@ -20,7 +21,7 @@ def bench_command(build_dir: Path, runs: int, warmup: int, runtimes: list[str] |
     from edgecnn.htmlreport import collect
 
     collect.device_budget(*device)  # a bad budget fails before the runs
-    opts = BenchOptions(Path(build_dir), runs, warmup, tuple(runtimes or ()), threads)
+    opts = BenchOptions(Path(build_dir), runs, warmup, tuple(runtimes or ()), threads, dataset=dataset, data=data)
     result = bench(opts)
     for table in report.rich_tables(result):
         console.print(table)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edgecnn import __version__
-from edgecnn.bench.base import Runtime, float_images, quantize_images
+from edgecnn.bench.base import Runtime
 from edgecnn.bench.builddir import DEFAULT_BUILD_DIR, ArtifactRefused, BuildDir, open_build
 from edgecnn.bench.machine import machine_info, versions
 from edgecnn.bench.results import RuntimeResult, agreement, agreement_with_ref_kernels, ratios
@@ -35,6 +35,8 @@ class BenchOptions:
     runtimes: tuple[str, ...] = ()  # empty: every registered runtime
     threads: int = 1
     mcu_images: int = 10  # images the Cortex-M4 firmware embeds and runs under QEMU
+    dataset: str | None = None  # evaluate on this data set instead of the build's
+    data: Path | None = None  # evaluate on this image folder / .npz instead of the build's
 
 
 def select_runtimes(names: tuple[str, ...]) -> list[str]:
@@ -54,13 +56,15 @@ def check_options(opts: BenchOptions) -> None:
 
 def bench(opts: BenchOptions, command: str | None = None) -> dict:
     """Benchmark a build directory; returns the JSON-ready result (see `report.py`)."""
-    from edgecnn.samples import evaluation_data
+    from edgecnn.convert.datasource import bench_feed
+    from edgecnn.convert.feed import quantize
 
     check_options(opts)
     names = select_runtimes(opts.runtimes)
     build = open_build(opts.build_dir)
-    ev = evaluation_data(build.manifest["dataset"])
-    inputs = {"int8": quantize_images(ev.x, build.manifest["input"]), "float": float_images(ev.x)}
+    ev = bench_feed(build.manifest, opts.dataset, opts.data)
+    q = build.manifest["input"]
+    inputs = {"int8": quantize(ev.x, float(q["scale"]), int(q["zero_point"])), "float": ev.x}
     console.print(f"bench {build.path} on {ev.description}; {opts.runs} runs after {opts.warmup} warm-up calls")
     results = []
     with progress() as bar:
@@ -99,9 +103,10 @@ def run_one(rt: Runtime, build: BuildDir, inputs: dict, labels: np.ndarray, opts
         bar.update(task, status="accuracy")
         res.outputs = rt.outputs(xs, tick=lambda: bar.advance(task))
         bar.update(task, completed=len(xs), status="latency")
+        if res.outputs is not None and labels is not None:  # no labels: accuracy unknown
+            res.top1_acc = round(float(np.mean(res.outputs.reshape(len(xs), -1).argmax(axis=1) == labels)), 6)
         if res.outputs is not None:
-            res.top1_acc = round(float(np.mean(res.outputs.argmax(axis=1) == labels)), 6)
-            res.n_images = int(len(labels))
+            res.n_images = int(len(xs))
         lat = rt.latencies(xs, opts.runs, opts.warmup, tick=lambda: bar.advance(task))
         if lat is not None:
             res.latency_us, res.latency = lat, summarize(lat)
@@ -119,7 +124,7 @@ BUILD_ACCURACY = {"keras-float": "float_top1_acc", REFERENCE: "int8_top1_acc"}
 def matches_build(manifest: dict, ev, results: list[RuntimeResult]) -> dict | None:
     """{runtime: bool} comparing top-1 with what build reported; None when build evaluated other images."""
     built = manifest.get("evaluation") or {}
-    if built.get("description") != ev.description or built.get("n_images") != len(ev.y):
+    if ev.y is None or built.get("description") != ev.description or built.get("n_images") != len(ev.y):
         return None
     out = {}
     for r in results:
@@ -148,7 +153,8 @@ def artifact_bytes(build: BuildDir, rel: str) -> int:
 def assemble(build: BuildDir, ev, opts: BenchOptions, results: list[RuntimeResult], command: str | None) -> dict:
     """The JSON-ready record of one bench run (units in the keys)."""
     m = build.manifest
-    evaluation = {"description": ev.description, "is_sample": ev.is_sample, "n_images": int(len(ev.y)),
+    evaluation = {"description": ev.description, "is_sample": ev.is_sample, "n_images": int(len(ev.x)),
+                  "accuracy": "unknown" if ev.y is None else "measured",
                   "build_evaluation": m.get("evaluation"), "matches_build": matches_build(m, ev, results)}
     return {
         "tool": {"name": "edgecnn", "version": __version__},

@@ -50,15 +50,15 @@ def c_name(name: str) -> str:
 
 
 def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, command: str | None = None,
-             input_range=(0.0, 1.0), input_reference=None) -> GenerateResult:
+             input_range: tuple[float, float] | None = None, input_reference=None) -> GenerateResult:
     """Write the C engine for an int8 .tflite model into `out_dir`.
 
     labels: class names for the header (may be empty). fuse: compute
     conv [-> 1x1 conv] [-> max pool] blocks pixel by pixel (smaller arena,
-    same output). command: the command line recorded in the provenance.
-    input_range: the model's float input for pixels 0 and 255 (header and
-    `<name>_input_from_u8`); input_reference: the build's Python quantization,
-    uint8 (256,) -> int8 (256,), that `<name>_input_from_u8` must reproduce
+    same output). command: the command line recorded in the provenance. input_range: the
+    (lo, hi) pixels map to, written to the header (None: not an image input / not known);
+    with a range the engine also gets `<name>_input_from_u8`, integer-only and bit-identical
+    to input_reference, the build's Python quantization uint8 (256,) -> int8 (256,)
     (default: inputmap.float_path).
     """
     from edgecnn import __version__
@@ -82,7 +82,8 @@ def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, c
     facts = emit.ModelFacts(prefix, prov(f"{prefix}_model: API of the generated int8 inference engine."),
                             t_in.shape, t_out.shape, float(t_in.scale[0]), int(t_in.zero_point[0]),
                             float(t_out.scale[0]), int(t_out.zero_point[0]), tuple(str(s) for s in labels),
-                            plan.arena_bytes, weights_bytes, macs,
+                            plan.arena_bytes, weights_bytes, macs, input_range,
+                            None if input_range is None else
                             inputmap.input_map(float(t_in.scale[0]), int(t_in.zero_point[0]), input_range, input_reference))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

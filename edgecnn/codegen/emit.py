@@ -26,7 +26,19 @@ class ModelFacts:
     arena_bytes: int
     weights_bytes: int
     macs: int
+    input_range: tuple[float, float] | None = None  # pixel [0, 255] -> this range; None: not an image / unknown
     input_map: object = None  # inputmap.InputMap: writes <name>_input_from_u8 when given
+
+
+def _range_lines(f: ModelFacts) -> str:
+    """The input units, so firmware feeds the numbers the build verified with."""
+    N = f.name.upper()
+    if f.input_range is None:
+        return "/* Input units: the model's own (not an image input, or no pixel range given at build time). */\n"
+    lo, hi = (float(np.float32(v)) for v in f.input_range)
+    return (f"/* Pixels map to the model's input range: x = {N}_INPUT_RANGE_MIN + pixel / 255 *\n"
+            f" * ({N}_INPUT_RANGE_MAX - {N}_INPUT_RANGE_MIN), then {f.name}_quantize_input(x). */\n"
+            f"#define {N}_INPUT_RANGE_MIN {lo!r}f\n#define {N}_INPUT_RANGE_MAX {hi!r}f\n")
 
 
 def provenance(version: str, sha256: str, model_name: str, command: str, what: str) -> str:
@@ -88,7 +100,8 @@ def header(f: ModelFacts) -> str:
             f"/* Input {list(f.input_shape)} and output {list(f.output_shape)}, int8. */\n{dims}"
             f"#define {N}_INPUT_SIZE {int(np.prod(f.input_shape))}\n#define {N}_OUTPUT_SIZE {int(np.prod(f.output_shape))}\n"
             f"#define {N}_INPUT_SCALE {float(np.float32(f.input_scale))!r}f\n#define {N}_INPUT_ZERO_POINT ({f.input_zero_point})\n"
-            f"#define {N}_OUTPUT_SCALE {float(np.float32(f.output_scale))!r}f\n#define {N}_OUTPUT_ZERO_POINT ({f.output_zero_point})\n\n"
+            f"#define {N}_OUTPUT_SCALE {float(np.float32(f.output_scale))!r}f\n#define {N}_OUTPUT_ZERO_POINT ({f.output_zero_point})\n"
+            + _range_lines(f) + "\n"
             + (inputmap.header_text(n, f.input_map) if f.input_map else "") +
             f"/* Static activation arena (caller's input and output buffers excluded). */\n"
             f"#define {N}_ARENA_BYTES {f.arena_bytes}\n/* Constant data in flash: weights, biases, multipliers, shifts. */\n"

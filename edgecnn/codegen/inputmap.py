@@ -89,15 +89,11 @@ def input_map(scale: float, zero_point: int, input_range=(0.0, 1.0),
 
 
 def header_text(n: str, m: InputMap) -> str:
-    """Defines and the prototype for `<n>_model.h`."""
+    """The prototype for `<n>_model.h` (the range defines come from emit._range_lines)."""
     N = n.upper()
-    lo, hi = (float(np.float32(v)) for v in m.input_range)
-    return (f"/* Input normalisation: the model's float input is\n"
-            f" *   x = {N}_INPUT_RANGE_MIN + pixel * ({N}_INPUT_RANGE_MAX - {N}_INPUT_RANGE_MIN) / 255\n"
-            f" * for uint8 pixels 0..255, then q = round(x / {N}_INPUT_SCALE) + {N}_INPUT_ZERO_POINT. */\n"
-            f"#define {N}_INPUT_RANGE_MIN {lo!r}f\n#define {N}_INPUT_RANGE_MAX {hi!r}f\n\n"
-            f"/* Integer-only (no float): {N}_INPUT_SIZE uint8 pixels -> int8 input, bit-identical to\n"
-            f" * the float quantization above (checked at generation on all 256 pixel values). */\n"
+    return (f"/* Integer-only (no float): {N}_INPUT_SIZE uint8 pixels -> int8 input, bit-identical to the\n"
+            f" * float path x = {N}_INPUT_RANGE_MIN + pixel / 255 * ({N}_INPUT_RANGE_MAX - {N}_INPUT_RANGE_MIN),\n"
+            f" * q = round(x / {N}_INPUT_SCALE) + {N}_INPUT_ZERO_POINT (checked at generation on all 256 values). */\n"
             f"void {n}_input_from_u8(const uint8_t *pixels, int8_t *input);\n\n")
 
 

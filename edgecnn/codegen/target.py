@@ -44,6 +44,15 @@ def _informative(verify, c_rand, c_eval, ref_rand, tflm_rand, litert_default) ->
     return {key: {**_entry(f"{label} (informative)", c), "passed": None} for key, (label, c) in info.items()}
 
 
+def _pixel_reference(ctx):
+    """The build's own pixel -> int8 path (feed.py), which <name>_input_from_u8 must reproduce."""
+    from edgecnn.convert.feed import quantize, to_model_units
+
+    if ctx.input_range is None:
+        return None
+    return lambda p: quantize(to_model_units(p, ctx.input_range), ctx.q_in.scale, ctx.q_in.zero_point).reshape(-1)
+
+
 def build_target(ctx) -> dict:
     """Write ctx.out_dir/c/ (engine + kernels), compile it, compare it; returns manifest entries."""
     from edgecnn.codegen import generate, hostrun, verify
@@ -52,7 +61,7 @@ def build_target(ctx) -> dict:
 
     tflite = ctx.out_dir / "model_int8.tflite"
     gen = generate(tflite, ctx.out_dir / "c", ctx.cname, labels=ctx.labels, command=ctx.command,
-                   input_reference=lambda p: to_int8(p.reshape(-1, 1, 1, 1), ctx.q_in).reshape(-1))
+                   input_range=ctx.input_range, input_reference=_pixel_reference(ctx))
     ctx.extra["c_generate"] = gen  # for the exports that package this engine (edgecnn/firmware/)
     console.print(f"C engine: arena {gen.arena_bytes} B, weights {gen.weights_bytes} B, {len(gen.calls)} kernel calls")
     x_eval = to_int8(ctx.eval_x, ctx.q_in)
@@ -79,7 +88,7 @@ def build_target(ctx) -> dict:
         console.print(c.line())
     verification = {key: require(_entry(label, c)) for key, (label, c) in checks.items()}
     verification |= _informative(verify, c_rand, c_eval, ref_rand, tflm_rand, np.asarray(ctx.int8_out))
-    acc = float((c_eval.astype(np.int32).argmax(1) == np.asarray(ctx.eval_y)).mean())
+    acc = None if ctx.eval_y is None else float((c_eval.astype(np.int32).argmax(1) == np.asarray(ctx.eval_y)).mean())
     return {
         "c_engine": {
             "dir": "c", "prefix": gen.name, "files": sorted(p.name for p in gen.files),

@@ -6,6 +6,7 @@ schema.fbs); TensorFlow's copy is the fallback. Nothing here decodes bytes by
 hand.
 """
 
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,16 +121,26 @@ def _tensor(i: int, t, buffers) -> Tensor:
 
 
 def read_tflite(path: str | Path) -> Graph:
-    """Parse a .tflite file: its first (and only supported) subgraph."""
-    import hashlib
+    """Parse a .tflite file: its first (and only supported) subgraph; EdgecnnError for a corrupt file."""
 
     path = Path(path)
     if not path.is_file():
         raise EdgecnnError(f"no .tflite model at {path}")
     raw = path.read_bytes()
+    from edgecnn.convert.tflite_kind import validate
+
+    validate(raw, str(path))  # LiteRT's flatbuffer verifier, before any Python walks the buffer
+    try:
+        return _parse(raw, path)
+    except (struct.error, UnicodeDecodeError, TypeError, IndexError, ValueError, AttributeError, KeyError) as err:
+        raise EdgecnnError(f"{path}: cannot read the TFLite flatbuffer ({type(err).__name__}: {err}); "
+                           "the file may be corrupt") from None
+
+
+def _parse(raw: bytes, path: Path) -> Graph:
+    import hashlib
+
     schema = _schema()
-    if len(raw) < 8 or raw[4:8] != b"TFL3":
-        raise EdgecnnError(f"{path} is not a TFLite flatbuffer (expected the 'TFL3' identifier)")
     model = schema.ModelT.InitFromPackedBuf(raw, 0)
     if not model.subgraphs or len(model.subgraphs) != 1:
         n = 0 if not model.subgraphs else len(model.subgraphs)

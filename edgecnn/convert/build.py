@@ -7,7 +7,6 @@ build leaves `--out` as it was.
 
 import json
 import os
-import shlex
 import shutil
 import sys
 import tempfile
@@ -19,14 +18,14 @@ from edgecnn import __version__
 from edgecnn.console import console
 from edgecnn.convert import manifest as mf
 from edgecnn.convert import report
-from edgecnn.convert.layers import check_layers, count_macs, resolver_methods
-from edgecnn.convert.targets import BuildContext, build_function, expand
+from edgecnn.convert.targets import TARGETS, BuildContext, build_function, expand, gate
 from edgecnn.errors import EdgecnnError
 from edgecnn.paths import shipped_model_dir
 
-# Data sets recognised from the model's input shape when neither --dataset nor metrics.json says.
-DATASET_FOR_SHAPE = {(28, 28, 1): "mnist", (32, 32, 3): "cifar10"}
 CALIBRATION_SEED = 0
+# Artifacts made from the float model: skipped (one line, recorded) when the source is an int8 .tflite.
+FLOAT_ARTIFACTS_WHY = ("the source is a full-integer int8 .tflite; there is no float model to export "
+                       "(the int8 artifacts are built and verified from it)")
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,8 @@ class BuildRequest:
     out: Path | None = None
     max_int8_drop_pp: float = 0.5
     command: str | None = None
+    data: Path | None = None  # --data PATH: image folder or .npz for calibration and evaluation
+    input_range: str | None = None  # --input-range "0,1" | "0,255" | "-1,1"
     device_flash: int | None = None  # bytes, for the report's flash bar
     device_ram: int | None = None
 
@@ -54,29 +55,6 @@ def resolve_model_path(model: Path | None) -> Path:
         raise EdgecnnError(f"the shipped MNIST model is not installed (expected {path}); "
                            "pass --model PATH to a .keras model, or train one with `edgecnn train`")
     return path
-
-
-def resolve_dataset(requested: str | None, model_path: Path, input_shape: tuple) -> tuple[str, str | None]:
-    """(data set, note): --dataset, else metrics.json beside the model, else the input shape."""
-    from edgecnn.data.registry import get_spec
-
-    if requested is not None:
-        dataset, note = requested, None
-    else:
-        trained_on = read_metrics(model_path).get("dataset")
-        if trained_on:
-            dataset, note = trained_on, f"data set {trained_on!r} from {model_path.parent / 'metrics.json'}"
-        elif input_shape in DATASET_FOR_SHAPE:
-            dataset = DATASET_FOR_SHAPE[input_shape]
-            note = (f"no --dataset and no metrics.json beside the model: assuming {dataset!r} from the "
-                    f"input shape {input_shape} (pass --dataset to choose another)")
-        else:
-            raise EdgecnnError(f"cannot tell the data set of a model with input shape {input_shape}; "
-                               f"pass --dataset (known shapes: {DATASET_FOR_SHAPE})")
-    spec = get_spec(dataset)
-    if tuple(spec.image_shape) != tuple(input_shape):
-        raise EdgecnnError(f"model input shape {input_shape} does not match {dataset} images {spec.image_shape}")
-    return dataset, note
 
 
 def check_name(name: str) -> str:
@@ -114,7 +92,12 @@ def publish(tmp: Path, out: Path) -> None:
 
 
 def build(req: BuildRequest) -> tuple[Path, dict]:
-    """Run a build; returns (output directory, manifest). Raises EdgecnnError, leaving --out untouched."""
+    """Run a build; returns (output directory, manifest). Raises EdgecnnError, leaving --out untouched.
+
+    A target that cannot run one of the model's ops is not built; the others are, and are
+    published; then EdgecnnError names the failed targets and their ops (exit 2). When no
+    requested target could be built, nothing is published.
+    """
     t0 = time.monotonic()
     targets = expand(list(req.targets))
     if req.calibration_samples < 1:
@@ -128,65 +111,91 @@ def build(req: BuildRequest) -> tuple[Path, dict]:
     # With --out given, an unwritable directory fails before TensorFlow loads.
     tmp = prepare_out(Path(req.out)) if req.out is not None else None
     try:
-        from edgecnn.convert.quantize import load_keras
+        from edgecnn.convert import datasource, frontends, pivot
 
-        model = load_keras(model_path)
-        check_layers(model)
-        dataset, note = resolve_dataset(req.dataset, model_path, tuple(model.input_shape[1:]))
-        if note:
+        src = frontends.load(model_path)
+        console.print(f"model: {model_path} ({src.description})")
+        metrics = read_metrics(model_path) if model_path.is_file() else {}
+        shape, out_shape, q_in = pivot.io_shapes(src)
+        fd = datasource.make_feed(src, shape, out_shape, q_in, dataset=req.dataset, data=req.data,
+                                  input_range=req.input_range, metrics=metrics,
+                                  calibration_samples=req.calibration_samples)
+        for note in fd.notes:
             console.print(f"[yellow]{note}[/]")
-        name = check_name(req.name or dataset)
+        name = check_name(req.name or req.dataset or metrics.get("dataset") or _stem(model_path))
         out = Path(req.out) if req.out is not None else Path("build") / name
         tmp = tmp or prepare_out(out)
-        manifest = _build_into(tmp, req, targets, model, model_path, dataset, name)
-        publish(tmp, out)
+        manifest = _build_into(tmp, out, req, targets, src, fd, metrics, name)
+        built = [t for t in targets if t not in manifest["failed_targets"]]
+        if built:
+            publish(tmp, out)
     finally:
         if tmp is not None and tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    report.summary(out, manifest, time.monotonic() - t0)
+    failed = manifest["failed_targets"]
+    if built:
+        report.summary(out, manifest, time.monotonic() - t0)
+    if failed:
+        where = f"; the other targets are in {out}" if built else "; nothing was written"
+        raise EdgecnnError(f"{len(failed)} target(s) not built ({'; '.join(failed.values())}){where}")
     return out, manifest
 
 
-def _build_into(tmp: Path, req: BuildRequest, targets: list[str], model, model_path: Path,
-                dataset: str, name: str) -> dict:
-    """The shared stages (int8 model, accuracy), then each target into tmp; returns the manifest."""
-    from edgecnn.convert import runners
+def _stem(path: Path) -> str:
+    """A build name from a model path: its file or directory name without the suffix."""
+    stem = Path(path).stem or "model"
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).lstrip(".") or "model"
+
+
+def _build_into(tmp: Path, out: Path, req: BuildRequest, targets: list[str], src, fd, metrics: dict,
+                name: str) -> dict:
+    """The shared stages (int8 pivot, accuracy), then each target into tmp (to become out); returns the manifest."""
+    from edgecnn.convert import pivot
+    from edgecnn.convert.graphinfo import total_macs
+    from edgecnn.convert.provenance import PATHS_NOTE, recorded_command, recorded_path
     from edgecnn.convert.tflm import c_identifier, provenance_comment
-    from edgecnn.data.registry import get_spec
-    from edgecnn.samples import evaluation_data
 
-    command = req.command or shlex.join(["edgecnn", *sys.argv[1:]])
-    tflite, calibration = _quantize(model, dataset, req.calibration_samples)
-    model_bytes = model_path.read_bytes()
-    (tmp / "model.keras").write_bytes(model_bytes)
-    (tmp / "model_int8.tflite").write_bytes(tflite.data)
+    command = req.command or recorded_command(sys.argv[1:], out)
+    pv = pivot.make(src, fd, console)
+    tflite = pv.int8
+    model_bytes = _source_bytes(src)
     model_sha = mf.sha256_bytes(model_bytes)
-
-    ev = evaluation_data(dataset)
-    keras_out = runners.run_keras(model, ev.x)
-    int8_out = runners.run_litert(tflite.data, ev.x, "LiteRT int8")
-    evaluation = report.accuracy(dataset, ev, keras_out, int8_out, req.max_int8_drop_pp)
-
-    spec = get_spec(dataset)
+    if src.keras is not None and src.format == "keras":
+        (tmp / "model.keras").write_bytes(model_bytes)
+    (tmp / "model_int8.tflite").write_bytes(tflite.data)
+    evaluation = report.accuracy(req.dataset or metrics.get("dataset"), fd, pv.float_out, pv.int8_out,
+                                 req.max_int8_drop_pp)
     ctx = BuildContext(
-        out_dir=tmp, name=name, cname=c_identifier(name), dataset=dataset, model=model,
-        model_sha256=model_sha, tflite_int8=tflite.data, q_in=tflite.q_in, q_out=tflite.q_out, ops=tflite.ops,
-        labels=list(spec.class_names), eval_x=ev.x, eval_y=ev.y, eval_description=ev.description,
-        keras_out=keras_out, int8_out=int8_out, command=command,
-        provenance=provenance_comment(f"edgecnn {__version__}", model_sha, mf.sha256_bytes(tflite.data), command))
+        out_dir=tmp, name=name, cname=c_identifier(name), dataset=req.dataset or metrics.get("dataset"),
+        model=src.keras, model_sha256=model_sha, tflite_int8=tflite.data, q_in=tflite.q_in, q_out=tflite.q_out,
+        ops=tflite.ops, labels=list(fd.labels), eval_x=fd.x, eval_y=fd.y, eval_description=fd.description,
+        keras_out=pv.float_out, int8_out=pv.int8_out, command=command,
+        provenance=provenance_comment(f"edgecnn {__version__}", model_sha, mf.sha256_bytes(tflite.data), command),
+        float_tflite=pv.float_tflite, input_range=fd.input_range)
     manifest = {
         "tool": {"name": "edgecnn", "version": __version__}, "command": command, "name": name,
-        "targets": targets, "dataset": dataset,
-        "dataset_label": read_metrics(model_path).get("dataset_label", spec.label),
-        "source_model": {"path": str(model_path), "sha256": model_sha, "params": int(model.count_params()),
-                         "macs": count_macs(model)},
-        "input": tflite.q_in.as_dict(), "output": tflite.q_out.as_dict(), "ops": tflite.ops,
-        "calibration": calibration, "evaluation": evaluation,
+        "targets": targets, "dataset": ctx.dataset,
+        "dataset_label": metrics.get("dataset_label") or fd.label or fd.description,
+        "recorded_paths": PATHS_NOTE,
+        "source_model": {"path": recorded_path(src.path, out), "format": src.format, "description": src.description,
+                         "sha256": model_sha, "params": _params(src, pv.rows),
+                         "macs": total_macs(pv.rows), "macs_from": "the int8 graph's ops (graphinfo.MACS)",
+                         "quantizer": pv.quantizer},
+        "input": tflite.q_in.as_dict() | {"range": list(fd.input_range) if fd.input_range else None,
+                                          "range_source": fd.input_range_source},
+        "output": tflite.q_out.as_dict(), "ops": tflite.ops,
+        "op_layers": [{"op": r.op, "layer": r.layer, "macs": r.macs} for r in pv.rows],
+        "data": fd.as_dict() | {"path": None if req.data is None else recorded_path(req.data, out)},
+        "calibration": None if fd.calib is None else {"samples": int(len(fd.calib)), "seed": CALIBRATION_SEED,
+                                                      "description": fd.calib_description},
+        "evaluation": evaluation, "skipped": {}, "failed_targets": {},
         "verification": {"int8_references": (
             "accuracy, ONNX and ORT: LiteRT int8 with its default kernels (XNNPACK), one thread; TFLM: LiteRT "
             "int8 reference kernels (TFLite's integer arithmetic, which TFLM implements)")},
     }
-    manifest = _run_targets(ctx, targets, manifest)
+    if not src.has_float:
+        manifest["skipped"]["model_float.*"] = FLOAT_ARTIFACTS_WHY
+    manifest = _run_targets(ctx, targets, manifest, pv.rows)
     from edgecnn import htmlreport
     from edgecnn.htmlreport import collect
 
@@ -194,22 +203,30 @@ def _build_into(tmp: Path, req: BuildRequest, targets: list[str], model, model_p
     return manifest
 
 
-def _quantize(model, dataset: str, n: int):
-    """The int8 model (quantize.Int8Model) and the manifest's "calibration" entry."""
-    from edgecnn.convert import quantize
-    from edgecnn.samples import calibration_data
-
-    calib_x, calib_desc = calibration_data(dataset, n, seed=CALIBRATION_SEED)
-    console.print(f"quantizing to int8, calibrating on {calib_desc}")
-    tflite = quantize.int8_model(model, calib_x)
-    resolver_methods(tflite.ops)  # an op TFLM cannot register fails here, before any target runs
-    return tflite, {"samples": int(len(calib_x)), "seed": CALIBRATION_SEED, "description": calib_desc}
+def _params(src, rows: list) -> int:
+    """Trainable + other weights of the float Keras model, else the int8 graph's constant elements."""
+    return int(src.keras.count_params()) if src.keras is not None else int(sum(r.params for r in rows))
 
 
-def _run_targets(ctx: BuildContext, targets: list[str], manifest: dict) -> dict:
-    """Build each target into ctx.out_dir, merge its entries, then hash everything and write the manifest."""
+def _source_bytes(src) -> bytes:
+    """The bytes the source model's sha256 is taken over (a SavedModel: its saved_model.pb)."""
+    path = Path(src.path)
+    return (path / "saved_model.pb").read_bytes() if path.is_dir() else path.read_bytes()
+
+
+def _run_targets(ctx: BuildContext, targets: list[str], manifest: dict, rows: list) -> dict:
+    """Build each target whose ops it runs into ctx.out_dir, merge its entries, hash everything, write the manifest."""
     declared: dict[str, str] = {}
+    failed = manifest["failed_targets"]
     for target in targets:
+        reason = gate(target, rows)
+        lacking = [dep for dep in TARGETS[target].requires if dep in failed]
+        if lacking:
+            reason = f"target {target}: needs {', '.join(lacking)}, which was not built"
+        if reason:
+            console.print(f"[red]not building {target}:[/] {reason}")
+            failed[target] = reason
+            continue
         console.print(f"building [bold]{target}[/]")
         entry = build_function(target)(ctx)
         declared.update(entry.pop("reproducibility", {}).get("not_byte_identical", {}))

@@ -8,7 +8,6 @@ READ_VARIABLE ops that the int8 calibrator cannot run.
 """
 
 import logging
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,34 +42,26 @@ class Int8Model:
 
 
 def int8_model(model, calib_x: np.ndarray) -> Int8Model:
-    """Quantize, read back the input/output quantization and ops, and check it is batch-1 full integer."""
-    data = to_int8_tflite(model, calib_x)
+    """Quantize a Keras model; calib_x: (N, ...) float32 in the model's input units."""
+    return read_int8(to_int8_tflite(model, calib_x))
+
+
+def read_int8(data: bytes) -> Int8Model:
+    """An int8 .tflite's input/output quantization and ops; EdgecnnError unless its I/O is int8."""
     q_in, q_out = tflite_io(data)
     ops = tflite_ops(data)
-    check_int8_io(q_in, q_out, ops)
+    check_int8_io(q_in, q_out)
     return Int8Model(data, q_in, q_out, ops)
 
 
 def load_keras(path: Path):
-    """Load a .keras model (no compile), turning every failure into one EdgecnnError."""
-    path = Path(path)
-    if not path.is_file():
-        raise EdgecnnError(f"model file {path} does not exist; expected a Keras model saved as .keras "
-                           "(e.g. by `edgecnn train`)")
-    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
-        raise EdgecnnError(f"model file {path} is not a Keras .keras archive (a zip with config.json and "
-                           "model.weights.h5); it may be corrupt or of another format")
-    import keras
+    """A Keras model from .keras / .h5 / SavedModel (see frontends), as one EdgecnnError on failure."""
+    from edgecnn.convert.frontends import load
 
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as err:  # Keras raises many types for a damaged archive
-        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise EdgecnnError(f"could not load model file {path} ({msg}); expected a Keras 3 .keras model") from None
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise EdgecnnError(f"model {path} has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
-                           "expected one image input and one class-score output")
-    return model
+    src = load(path)
+    if src.keras is None:
+        raise EdgecnnError(f"{path} is a {src.description}, not a Keras model")
+    return src.keras
 
 
 def batch1_function(model):
@@ -100,10 +91,13 @@ def to_float_tflite(model) -> bytes:
 def to_int8_tflite(model, calib_x: np.ndarray) -> bytes:
     """Full-integer int8 .tflite: int8 input/output, per-channel weights, calibrated on calib_x.
 
-    calib_x: (N, H, W, C) uint8 training images, fed as pixel / 255 (the model's input range).
+    calib_x: (N, ...) float32 calibration inputs in the model's input units (feed.py prepared them).
     """
     import tensorflow as tf
 
+    from edgecnn.convert.runners import model_units
+
+    calib_x = model_units(calib_x)
     conv = _converter(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -113,27 +107,24 @@ def to_int8_tflite(model, calib_x: np.ndarray) -> bytes:
     with task("calibrating", len(calib_x)) as advance:
 
         def representative():
-            for img in calib_x:
+            for x in calib_x:
                 advance()
-                yield [img[None].astype(np.float32) / 255.0]
+                yield [x[None].astype(np.float32)]
 
         conv.representative_dataset = representative
         try:
             with quiet():
                 return bytes(conv.convert())
-        except Exception as err:
-            raise EdgecnnError(f"int8 conversion failed: {str(err).splitlines()[0]}") from None
+        except Exception as err:  # the converter raises ConverterError, ValueError, ... with long logs
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise EdgecnnError(f"LiteRT's converter could not make a full-integer int8 model: {first[:300]}") from None
 
 
 def tflite_ops(tflite: bytes) -> list[str]:
-    """Distinct builtin op names in a .tflite flatbuffer, sorted (read from the file, as TFLM resolves them)."""
-    from tflite_micro import runtime
+    """Distinct builtin op names in a .tflite flatbuffer, sorted (LiteRT's view of the graph)."""
+    from edgecnn.convert.graphinfo import op_rows
 
-    model = runtime.convert_bytearray_to_object(bytearray(tflite))
-    names = {v: k for k, v in vars(runtime.schema_fb.BuiltinOperator).items() if not k.startswith("_")}
-    codes = {runtime.get_builtin_code_from_operator_code(model.operatorCodes[op.opcodeIndex])
-             for sg in model.subgraphs for op in (sg.operators or [])}
-    return sorted(names[c] for c in codes)
+    return sorted({r.op for r in op_rows(tflite)})
 
 
 def tflite_io(tflite: bytes) -> tuple[TensorQuant, TensorQuant]:
@@ -143,6 +134,11 @@ def tflite_io(tflite: bytes) -> tuple[TensorQuant, TensorQuant]:
     with quiet():
         it = Interpreter(model_content=tflite)
 
+    n_in, n_out = len(it.get_input_details()), len(it.get_output_details())
+    if n_in != 1 or n_out != 1:
+        raise EdgecnnError(f"the .tflite has {n_in} inputs and {n_out} outputs; edgecnn builds models with one "
+                           "input and one output (several inputs or outputs are not supported yet)")
+
     def quant(d):
         scale, zp = d["quantization"]
         return TensorQuant(tuple(int(s) for s in d["shape"]), np.dtype(d["dtype"]).name, float(scale), int(zp))
@@ -150,20 +146,29 @@ def tflite_io(tflite: bytes) -> tuple[TensorQuant, TensorQuant]:
     return quant(it.get_input_details()[0]), quant(it.get_output_details()[0])
 
 
-def check_int8_io(inp: TensorQuant, out: TensorQuant, ops: list[str]) -> None:
-    """Fail when the converter did not give int8 in/out or left dynamic-shape ops behind."""
+def check_int8_io(inp: TensorQuant, out: TensorQuant) -> None:
+    """Fail unless the model takes int8 and gives int8 (what every target feeds and reads)."""
     if inp.dtype != "int8" or out.dtype != "int8":
         raise EdgecnnError(f"int8 model has {inp.dtype} input and {out.dtype} output; expected int8 both")
-    dynamic = sorted(set(ops) & {"SHAPE", "STRIDED_SLICE", "VAR_HANDLE", "READ_VARIABLE", "QUANTIZE", "DEQUANTIZE"})
-    if dynamic:
-        raise EdgecnnError(f"int8 model contains {dynamic}; expected a batch-1, fully integer graph")
 
 
 def build_target(ctx) -> dict:
-    """`tflite` target: model_float.tflite beside model_int8.tflite, checked against Keras."""
+    """`tflite` target: model_float.tflite beside model_int8.tflite, checked against the float model.
+
+    From a Keras model it is converted and compared with Keras; a float .tflite source is
+    copied as it is; an int8 .tflite source has no float model, so it is skipped (one line).
+    """
+    from edgecnn.console import console
     from edgecnn.convert.runners import run_litert
     from edgecnn.convert.verify import compare_float, require
 
+    if ctx.model is None and ctx.float_tflite is None:
+        why = "no float model (the source is an int8 .tflite); model_int8.tflite is the tflite artifact"
+        console.print(f"[cyan]tflite: model_float.tflite skipped:[/] {why}")
+        return {"skipped": {"model_float.tflite": why}}
+    if ctx.model is None:
+        (ctx.out_dir / "model_float.tflite").write_bytes(ctx.float_tflite)
+        return {"tflite": {"model_float.tflite": "the source float .tflite, copied unchanged"}}
     tflite = to_float_tflite(ctx.model)
     (ctx.out_dir / "model_float.tflite").write_bytes(tflite)
     got = run_litert(tflite, ctx.eval_x, "LiteRT float")

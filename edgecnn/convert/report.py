@@ -22,15 +22,25 @@ def task(label: str, total: int):
         yield lambda n=1: p.advance(t, n)
 
 
-def accuracy(dataset: str, ev, keras_out: np.ndarray, int8_out: np.ndarray, max_drop_pp: float) -> dict:
+def accuracy(dataset: str | None, ev, float_out: np.ndarray | None, int8_out: np.ndarray, max_drop_pp: float) -> dict:
     """Float and int8 top-1 on the evaluation data; prints them and warns when int8 loses > max_drop_pp.
 
-    keras_out, int8_out: (N, classes) outputs on ev.x. Returns the manifest's "evaluation" entry.
+    ev: a Feed or EvalData (y None: accuracy unknown); float_out (None without a float model),
+    int8_out: (N, K) outputs on ev.x. Returns the manifest's "evaluation" entry.
     """
-    float_acc = float((keras_out.argmax(1) == ev.y).mean())
+    base = {"dataset": dataset, "is_sample": bool(ev.is_sample), "description": ev.description,
+            "n_images": int(len(ev.x) if ev.y is None else len(ev.y))}
+    if ev.y is None:
+        console.print(f"[yellow]accuracy unknown: evaluated on {ev.description} without labels; "
+                      "verification still compares every runtime on them[/]")
+        return base | {"accuracy": "unknown", "float_top1_acc": None, "int8_top1_acc": None}
     int8_acc = float((int8_out.argmax(1) == ev.y).mean())
+    if float_out is None:
+        console.print(f"top-1 on {ev.description}: int8 [bold]{int8_acc:.4f}[/] (LiteRT); no float model")
+        return base | {"float_top1_acc": None, "int8_top1_acc": int8_acc}
+    float_acc = float((float_out.argmax(1) == ev.y).mean())
     drop_pp = round((float_acc - int8_acc) * 100, 4)
-    console.print(f"top-1 on {ev.description}: float [bold]{float_acc:.4f}[/] (Keras), "
+    console.print(f"top-1 on {ev.description}: float [bold]{float_acc:.4f}[/], "
                   f"int8 [bold]{int8_acc:.4f}[/] (LiteRT), drop {drop_pp:+.2f} pp")
     if ev.is_sample:
         console.print("[yellow]accuracy measured on the shipped sample only: run `edgecnn data fetch "
@@ -42,10 +52,9 @@ def accuracy(dataset: str, ev, keras_out: np.ndarray, int8_out: np.ndarray, max_
             f"(threshold --max-int8-drop {max_drop_pp} pp).\nTry more calibration images "
             "(--calibration-samples) or quantization-aware training; the artifacts were still built.",
             title="int8 accuracy drop", border_style=style, style=style))
-    return {"dataset": dataset, "is_sample": bool(ev.is_sample), "description": ev.description,
-            "n_images": int(len(ev.y)), "float_top1_acc": float_acc, "int8_top1_acc": int8_acc,
-            "int8_drop_pp": drop_pp, "max_int8_drop_pp": max_drop_pp,
-            "int8_drop_exceeds_threshold": bool(drop_pp > max_drop_pp)}
+    return base | {"float_top1_acc": float_acc, "int8_top1_acc": int8_acc,
+                   "int8_drop_pp": drop_pp, "max_int8_drop_pp": max_drop_pp,
+                   "int8_drop_exceeds_threshold": bool(drop_pp > max_drop_pp)}
 
 
 def _check_row(entry: dict) -> str:
@@ -90,4 +99,10 @@ def summary(out: Path, manifest: dict, seconds: float) -> None:
     for rel, entry in manifest["artifacts"].items():
         files.add_row(rel, str(entry["bytes"]))
     console.print(files)
-    console.print(f"[bold green]built {', '.join(manifest['targets'])} in {seconds:.1f} s[/] -> {out}")
+    for what, why in manifest.get("skipped", {}).items():
+        console.print(f"[cyan]skipped {what}:[/] {why}")
+    ev = manifest.get("evaluation", {})
+    if ev.get("accuracy") == "unknown":
+        console.print(f"[yellow]accuracy unknown[/] (verified on {ev.get('description')})")
+    built = [t for t in manifest["targets"] if t not in manifest.get("failed_targets", {})]
+    console.print(f"[bold green]built {', '.join(built)} in {seconds:.1f} s[/] -> {out}")

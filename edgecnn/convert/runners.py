@@ -1,7 +1,9 @@
 """Run evaluation images through each real runtime, one image at a time (the deployed batch size).
 
-Every function takes uint8 images (N, H, W, C) and returns the raw model
-outputs (N, classes): float32 for float models, int8 for int8 models.
+Every function takes inputs (N, ...) as float32 in the model's input units
+(feed.py made them from pixels once) and returns the raw model outputs
+(N, K): float32 for float models, int8 for int8 models, which quantize the
+inputs with their own input scale and zero point.
 Shown as a Rich progress bar on a terminal, since the full test set takes seconds.
 """
 
@@ -14,15 +16,19 @@ from edgecnn.convert.quiet import quiet
 from edgecnn.convert.report import task
 
 
-def to_float(x: np.ndarray) -> np.ndarray:
-    """uint8 pixels (N, H, W, C) -> the model's float input in [0, 1]."""
-    return x.astype(np.float32) / 255.0
+def model_units(x: np.ndarray) -> np.ndarray:
+    """x as float32; uint8 pixels are refused (convert them once with feed.to_model_units)."""
+    if x.dtype == np.uint8:
+        raise TypeError("runners take float inputs in the model's units, not uint8 pixels: "
+                        "convert them once with edgecnn.convert.feed.to_model_units(x, input_range)")
+    return x.astype(np.float32)
 
 
 def to_int8(x: np.ndarray, q: TensorQuant) -> np.ndarray:
-    """uint8 pixels (N, H, W, C) -> int8 input; with scale 1/255 and zero point -128 this is pixel - 128."""
-    real = x.astype(np.float64) / 255.0
-    return np.clip(np.round(real / q.scale) + q.zero_point, -128, 127).astype(np.int8)
+    """Float inputs in model units (N, ...) -> int8 with the model's input quantization."""
+    from edgecnn.convert.feed import quantize
+
+    return quantize(model_units(x), q.scale, q.zero_point)
 
 
 def _loop(label: str, x: np.ndarray, run_one) -> np.ndarray:
@@ -39,7 +45,7 @@ def run_keras(model, x: np.ndarray) -> np.ndarray:
     out = []
     with task("Keras float", len(x)) as advance:
         for i in range(0, len(x), 250):
-            out.append(model(to_float(x[i:i + 250]), training=False).numpy())
+            out.append(np.asarray(model(model_units(x[i:i + 250]), training=False)))
             advance(len(out[-1]))
     return np.concatenate(out)
 
@@ -59,7 +65,7 @@ def run_litert(tflite: bytes, x: np.ndarray, label: str, reference_kernels: bool
         scale, zp = din["quantization"]
         x = to_int8(x, TensorQuant((), "int8", scale, zp))
     else:
-        x = to_float(x)
+        x = model_units(x)
 
     def one(img):
         it.set_tensor(din["index"], img)
@@ -91,5 +97,5 @@ def run_onnx(path: Path, x: np.ndarray, label: str, q_in: TensorQuant | None = N
     opts.intra_op_num_threads = 1
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
-    xs = to_int8(x, q_in) if q_in is not None else to_float(x)
+    xs = to_int8(x, q_in) if q_in is not None else model_units(x)
     return _loop(label, xs, lambda img: sess.run(None, {name: img})[0])

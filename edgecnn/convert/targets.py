@@ -39,18 +39,24 @@ class Target:
     description: str
     function: str  # "package.module:function", called as function(ctx) -> dict
     requires: tuple[str, ...] = ()
+    # The ops it runs: "package.module:NAME" of a collection of builtin op names, or None for any
+    # builtin op (LiteRT itself; the ONNX exports, which tf2onnx converts op by op and the build verifies).
+    ops: str | None = None
+    runner: str = ""  # who runs the ops, for the op-list message
 
 
 TARGETS: dict[str, Target] = {
     "tflite": Target("model_float.tflite and model_int8.tflite (LiteRT)",
                      "edgecnn.convert.quantize:build_target"),
     "tflite-micro": Target("tflite-micro/: model_data.h/.cc, model_ops.h, model_settings.h, main.cc",
-                           "edgecnn.convert.tflm:build_target"),
+                           "edgecnn.convert.tflm:build_target", ops="edgecnn.convert.layers:TFLM_OPS",
+                           runner="TFLM's MicroMutableOpResolver"),
     "onnx": Target("model_float.onnx and model_int8.onnx (int8 QDQ)", "edgecnn.convert.onnx_export:build_target"),
     "ort": Target("model_int8.ort (onnxruntime mobile) + its reduced-operator config",
                   "edgecnn.convert.onnx_export:build_ort_target", requires=("onnx",)),
     "c": Target("c/: dependency-free C99 int8 engine (<name>_model.h/.c + kernels), verified on the host",
-                "edgecnn.codegen.target:build_target"),
+                "edgecnn.codegen.target:build_target", ops="edgecnn.codegen.ops:OPS",
+                runner="the C engine (edgecnn/codegen/ops.py)"),
     "cmake": Target("cmake/<name>/: the C engine as a CMake library, an arm-none-eabi toolchain file, an example app",
                     "edgecnn.firmware.cmake:build_target", requires=("c",)),
     "arduino": Target("arduino/edgecnn_<name>/ (+ .zip): the C engine as an Arduino library with a classify sketch",
@@ -66,21 +72,23 @@ class BuildContext:
     out_dir: Path  # temporary build directory; write files here
     name: str  # build name, e.g. "mnist"
     cname: str  # C identifier from name, e.g. "fashion_mnist"
-    dataset: str
-    model: Any  # keras.Model, float
+    dataset: str | None  # data set name, or None (--data PATH or random inputs)
+    model: Any  # keras.Model, float; None when the source is a .tflite
     model_sha256: str
     tflite_int8: bytes  # also written to out_dir / "model_int8.tflite"
     q_in: Any  # quantize.TensorQuant of the int8 input
     q_out: Any  # quantize.TensorQuant of the int8 output
     ops: list[str]  # distinct builtin ops of the int8 model, sorted
     labels: list[str]  # class names, in output order
-    eval_x: Any  # (N, H, W, C) uint8 evaluation images
-    eval_y: Any  # (N,) labels
+    eval_x: Any  # (N, ...) float32 evaluation inputs in the model's input units (feed.py)
+    eval_y: Any  # (N,) labels, or None when accuracy is unknown (random inputs, unlabelled data)
     eval_description: str
-    keras_out: Any  # (N, classes) float32 Keras outputs on eval_x
+    keras_out: Any  # (N, K) float32 outputs of the float model (Keras or float .tflite) on eval_x, or None
     int8_out: Any  # (N, classes) int8 outputs of LiteRT's default kernels (XNNPACK) on eval_x
     provenance: str  # "// ..." lines to start generated sources with
     command: str
+    float_tflite: bytes | None = None  # the source float .tflite (float .tflite front end)
+    input_range: tuple[float, float] | None = None  # pixels [0, 255] map to this; None: not an image / unknown
     extra: dict = field(default_factory=dict)  # targets may leave values here for later targets
 
 
@@ -115,3 +123,22 @@ def build_function(name: str):
 
     module, func = TARGETS[name].function.split(":")
     return getattr(importlib.import_module(module), func)
+
+
+def supported_ops(name: str) -> set[str] | None:
+    """The builtin ops a target runs (its op table's keys), or None when it runs any builtin op."""
+    import importlib
+
+    spec = TARGETS[name].ops
+    if spec is None:
+        return None
+    module, attr = spec.split(":")
+    return set(getattr(importlib.import_module(module), attr))
+
+
+def gate(name: str, rows: list) -> str | None:
+    """None when target `name` runs every op in rows (graphinfo.OpRow), else the op-by-op reason."""
+    from edgecnn.convert.graphinfo import missing_ops
+
+    ops = supported_ops(name)
+    return None if ops is None else missing_ops(rows, ops, name, TARGETS[name].runner)

@@ -155,7 +155,7 @@ def build_target(ctx) -> dict:
     from edgecnn.convert.verify import require
 
     gen = ctx.extra["c_generate"]
-    x, y = ctx.eval_x[:common.N_SAMPLES], np.asarray(ctx.eval_y[:common.N_SAMPLES])
+    x, y, x_model = common.sample_pixels(ctx)
     facts = {"version": __version__, "dataset": ctx.dataset, "arena": str(gen.arena_bytes),
              "weights": str(gen.weights_bytes), "macs": f"{gen.macs:,}"}
     lib = write(ctx.out_dir / "c", ctx.out_dir / "arduino", ctx.cname, x, y, facts, ctx.provenance)
@@ -163,7 +163,7 @@ def build_target(ctx) -> dict:
     k = int(np.prod(gen.output_shape))
     with tempfile.TemporaryDirectory(prefix="edgecnn-arduino-") as tmp:
         got = host_scores(lib, Path(tmp) / "host", ctx.cname, k)
-        ref = hostrun.run_host(hostrun.compile_host(gen, Path(tmp) / "c" / "host"), to_int8(x, ctx.q_in), k).outputs
+        ref = hostrun.run_host(hostrun.compile_host(gen, Path(tmp) / "c" / "host"), to_int8(x_model, ctx.q_in), k).outputs
         m4 = "skipped: arm-none-eabi-g++ not found on PATH"
         if shutil.which("arm-none-eabi-g++"):
             compile_sketch(lib, Path(tmp) / "m4", "arm-none-eabi-gcc", "arm-none-eabi-g++", M4F_FLAGS)

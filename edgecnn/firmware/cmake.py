@@ -78,12 +78,12 @@ def build_target(ctx) -> dict:
     from edgecnn.convert.verify import require
 
     gen = ctx.extra["c_generate"]
-    x, y = ctx.eval_x[:common.N_SAMPLES], np.asarray(ctx.eval_y[:common.N_SAMPLES])
+    x, y, x_model = common.sample_pixels(ctx)
     lib = write(ctx.out_dir / "c", ctx.out_dir / "cmake", ctx.cname, x, y, ctx.provenance)
     k = int(np.prod(gen.output_shape))
     with tempfile.TemporaryDirectory(prefix="edgecnn-cmake-") as tmp:
         got = host_scores(lib, Path(tmp) / "host", k)
-        ref = hostrun.run_host(hostrun.compile_host(gen, Path(tmp) / "c" / "host"), to_int8(x, ctx.q_in), k).outputs
+        ref = hostrun.run_host(hostrun.compile_host(gen, Path(tmp) / "c" / "host"), to_int8(x_model, ctx.q_in), k).outputs
         check = common.exact(f"cmake example (host gcc, -Werror) vs the c-host engine on {len(x)} sample images",
                              got, ref)
         m4 = "skipped: arm-none-eabi-gcc not found on PATH"

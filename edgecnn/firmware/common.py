@@ -55,6 +55,27 @@ def samples_header(cname: str, x: np.ndarray, y: np.ndarray, provenance: str) ->
             f"#endif /* {guard} */\n")
 
 
+def sample_pixels(ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(uint8 pixels, labels, model-unit inputs) of the first N_SAMPLES evaluation images.
+
+    The build holds its evaluation inputs in model units (feed.py); the examples feed pixels, so
+    they are mapped back and checked to give the very same inputs again.
+    """
+    from edgecnn.convert.feed import to_model_units
+
+    if ctx.input_range is None:
+        raise EdgecnnError("the cmake and arduino examples feed uint8 pixels, but this model's input is not an "
+                           "image (no input range); build the c target and feed the engine directly")
+    x = np.asarray(ctx.eval_x[:N_SAMPLES], np.float32)
+    lo, hi = ctx.input_range
+    pixels = np.clip(np.round((x.astype(np.float64) - lo) / (hi - lo) * 255), 0, 255).astype(np.uint8)
+    if not np.array_equal(to_model_units(pixels, ctx.input_range), x):
+        raise EdgecnnError("the evaluation inputs are not uint8 pixels mapped to the input range; "
+                           "cannot embed them as pixels in the example")
+    y = np.zeros(len(x), np.int64) if ctx.eval_y is None else np.asarray(ctx.eval_y[:N_SAMPLES])
+    return pixels, y, x
+
+
 def tool(name: str, why: str) -> str:
     """The path of a tool on PATH, or EdgecnnError naming it and what needs it."""
     path = shutil.which(name)

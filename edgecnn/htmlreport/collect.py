@@ -26,16 +26,17 @@ def device_budget(flash_bytes: int | None, ram_bytes: int | None) -> dict:
 
 def at_build(ctx, device: dict) -> dict:
     """report.json at build time: confusion matrix (LiteRT int8), labels, per-layer insight, budget."""
-    from edgecnn.convert.quantize import to_float_tflite
     from edgecnn.insight.run import layer_insight
 
     data = {"labels": list(ctx.labels), "device": device, "tflite_bytes": len(ctx.tflite_int8),
-            "confusion": confusion(ctx.labels, ctx.eval_y, np.asarray(ctx.int8_out),
-                                   f"LiteRT int8, default kernels, on {ctx.eval_description}")}
+            "input_range": list(ctx.input_range) if ctx.input_range else None, "confusion": None}
+    if ctx.eval_y is not None and ctx.int8_out is not None:
+        data["confusion"] = confusion(ctx.labels, ctx.eval_y, np.asarray(ctx.int8_out),
+                                      f"LiteRT int8, default kernels, on {ctx.eval_description}")
     console.print(f"report: per-layer insight on {min(LAYER_IMAGES, len(ctx.eval_x))} evaluation images")
     x = ctx.eval_x[:LAYER_IMAGES]
     try:
-        data["layers"] = layer_insight(ctx.out_dir / "model_int8.tflite", x, to_float_tflite(ctx.model), name=ctx.cname)
+        data["layers"] = layer_insight(ctx.out_dir / "model_int8.tflite", x, ctx.float_tflite, name=ctx.cname)
         data["layers"]["images"] = f"{len(x)} images of {ctx.eval_description}"
     except EdgecnnError as err:  # e.g. an op the C engine does not support: the page says so
         data["layers"] = None

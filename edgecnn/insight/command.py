@@ -38,8 +38,13 @@ def build_insight(build: Path, n_images: int = DEFAULT_IMAGES, cortex_m4: bool =
         raise EdgecnnError(f"--images {n_images}: expected at least 1")
     build = Path(build)
     manifest = load_build(build)
+    from edgecnn.convert.feed import to_model_units
+
+    if not manifest.get("dataset"):
+        raise EdgecnnError(f"{build}: built without a data set; --layers needs its evaluation images")
     ev = evaluation_data(manifest["dataset"], full=False)
-    x = ev.x[:n_images]
+    rng = (manifest.get("input") or {}).get("range") or [0.0, 1.0]
+    x = to_model_units(ev.x[:n_images], tuple(rng))
     out = layer_insight(build / "model_int8.tflite", x, float_model(build), name=manifest.get("name", "model"),
                         cortex_m4=cortex_m4)
     out["images"] = f"{len(x)} images of {ev.description}"

@@ -13,14 +13,14 @@ PAIRS = {"c_vs_ref_lsb": "C engine vs LiteRT reference kernels", "tflm_vs_ref_ls
 
 def layer_insight(int8_path: Path, images: np.ndarray, float_tflite: bytes | None = None, gen=None,
                   name: str = "model", cortex_m4: bool = False) -> dict:
-    """Per-op facts on images (N, H, W, C) uint8; gen: an unfused generated engine to use (else generated).
+    """Per-op facts on inputs (N, ...) float32 in the model's units (feed.py); gen: an unfused engine to use.
 
     Returns {"layers": [LayerFacts dicts], "first_disagreement": {pair: row or None}, "worst_snr": [...]}.
     """
     from edgecnn.codegen import generate
     from edgecnn.codegen.tflite_reader import read_tflite
     from edgecnn.convert.quantize import TensorQuant
-    from edgecnn.convert.runners import to_float, to_int8
+    from edgecnn.convert.runners import to_int8
 
     int8_path = Path(int8_path)
     graph = read_tflite(int8_path)
@@ -47,7 +47,7 @@ def layer_insight(int8_path: Path, images: np.ndarray, float_tflite: bytes | Non
         fpath = Path(tempfile.mkdtemp(prefix="edgecnn-float-")) / "model_float.tflite"
         fpath.write_bytes(float_tflite)
         match = compare.match_float_tensors(graph, read_tflite(fpath))
-        f_acts = activations.litert_all(float_tflite, to_float(images), sorted(set(match.values())), False)
+        f_acts = activations.litert_all(float_tflite, images.astype(np.float32), sorted(set(match.values())), False)
         compare.add_quant_error(rows, graph, ref, {t: f_acts[f] for t, f in match.items()})
     return summarize(rows, len(images), cortex_m4)
 

@@ -67,6 +67,7 @@ class Measured:
 def measure(family: Family, calib_x: np.ndarray, budget: Budget) -> Measured:
     """Build `family` untrained, convert to int8 on `calib_x` (N, H, W, C) uint8, run the C code generator."""
     from edgecnn.codegen import generate
+    from edgecnn.convert.feed import RANGES, to_model_units
     from edgecnn.convert.quantize import to_int8_tflite
     from edgecnn.model import build_model
 
@@ -76,7 +77,7 @@ def measure(family: Family, calib_x: np.ndarray, budget: Budget) -> Measured:
     head = model.get_layer("head_dense")
     kernel, bias = head.get_weights()
     head.set_weights([kernel, np.full_like(bias, 1e-3)])
-    tflite = to_int8_tflite(model, calib_x[:CALIBRATION_IMAGES])
+    tflite = to_int8_tflite(model, to_model_units(calib_x[:CALIBRATION_IMAGES], RANGES["0,1"]))  # pixels / 255
     with tempfile.TemporaryDirectory(prefix="edgecnn-budget-") as tmp:
         path = Path(tmp) / "candidate.tflite"
         path.write_bytes(tflite)

@@ -43,7 +43,7 @@ def built(tmp_path_factory):
         model.fit(s["x_calib"].astype("float32") / 255, s["y_calib"], epochs=1, batch_size=32, verbose=0)
         model.save(tmp / "model.keras")
         targets = tuple(t for t in TARGETS if t != "ort")
-        out, manifest = build(BuildRequest(targets=targets, model=tmp / "model.keras", dataset="mnist",
+        out, manifest = build(BuildRequest(targets=targets, model=tmp / "model.keras", dataset="mnist", input_range="0,1",
                                            out=tmp / "build" / "mnist", command="pytest fixture build"))
         yield out, manifest
 

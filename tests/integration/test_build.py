@@ -24,7 +24,7 @@ from edgecnn.samples import load_sample
 EDGECNN = Path(sys.executable).parent / "edgecnn"
 # The converter's own targets, named one by one: `all` also builds targets other modules register.
 ARGS = ("build", "--target", "tflite", "--target", "tflite-micro", "--target", "onnx", "--target", "ort",
-        "--model", "lite28.keras", "--out", "out")
+        "--model", "lite28.keras", "--dataset", "mnist", "--input-range", "0,1", "--out", "out")
 EXPECTED = {"manifest.json", "model.keras", "model_float.tflite", "model_int8.tflite", "model_float.onnx",
             "model_int8.onnx", "model_int8.ort", "model_int8.required_operators.config",
             "tflite-micro/model_data.h", "tflite-micro/model_data.cc", "tflite-micro/model_ops.h",
@@ -107,11 +107,13 @@ def test_every_artifact_is_present_and_hashed(built):
 def test_manifest_records_the_contract(built):
     m = built["manifest"]
     assert m["targets"] == ["tflite", "tflite-micro", "onnx", "ort"]
-    assert m["command"] == "edgecnn " + " ".join(ARGS)
+    # Paths are recorded relative to the build directory, or by file name (convert/provenance.py).
+    assert m["command"] == "edgecnn " + " ".join(ARGS[:-1]) + " ." and ARGS[-2:] == ("--out", "out")
+    assert m["source_model"]["path"] == "lite28.keras"
     assert m["dataset"] == "mnist" and m["dataset_label"] == "MNIST" and m["name"] == "mnist"
     assert m["source_model"]["params"] == 14946 and m["source_model"]["macs"] > 1_000_000
     assert m["input"] == {"shape": [1, 28, 28, 1], "dtype": "int8", "scale": pytest.approx(1 / 255),
-                          "zero_point": -128}
+                          "zero_point": -128, "range": [0.0, 1.0], "range_source": "--input-range"}
     assert m["output"]["shape"] == [1, 10] and m["output"]["dtype"] == "int8"
     assert m["ops"] == ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "MEAN", "SOFTMAX"]
     assert m["calibration"]["samples"] == 500 and "shipped sample" in m["calibration"]["description"]
@@ -228,7 +230,7 @@ def test_onnx_models_check_and_match_their_references(built):
     model = keras.models.load_model(out / "model.keras", compile=False)
     sess = ort.InferenceSession(str(out / "model_float.onnx"), providers=["CPUExecutionProvider"])
     f = np.concatenate([sess.run(None, {"image": (img[None] / 255.0).astype(np.float32)})[0] for img in x])
-    assert np.abs(f - run_keras(model, x)).max() <= 1e-5
+    assert np.abs(f - run_keras(model, x.astype(np.float32) / 255.0)).max() <= 1e-5
     ref = litert_int8((out / "model_int8.tflite").read_bytes(), x)
     for name in ("model_int8.onnx", "model_int8.ort"):
         sess = ort.InferenceSession(str(out / name), providers=["CPUExecutionProvider"])
@@ -274,6 +276,6 @@ def test_default_command_builds_the_shipped_model_offline(tmp_path):
     assert res.returncode == 0, res.stderr
     print(f"`edgecnn build` (shipped model, sample data): {seconds:.1f} s\n{res.stderr}")
     manifest = json.loads((tmp_path / "build" / "mnist" / "manifest.json").read_text())
-    assert manifest["targets"] == ["tflite-micro"] and manifest["source_model"]["path"] == str(shipped)
+    assert manifest["targets"] == ["tflite-micro"] and manifest["source_model"]["path"] == "edgecnn/assets/models/mnist/model.keras"
     assert manifest["evaluation"]["is_sample"] and manifest["dataset"] == "mnist"
     assert (tmp_path / "build" / "mnist" / "tflite-micro" / "model_data.cc").is_file()

@@ -35,7 +35,7 @@ def _int8(dataset: str, tmp):
     assert shipped.is_file(), f"shipped {dataset} model missing from this checkout: {shipped}"
     calib, _ = calibration_data(dataset, 500, seed=0)
     path = tmp / f"{dataset}_int8.tflite"
-    path.write_bytes(to_int8_tflite(load_keras(shipped), calib))
+    path.write_bytes(to_int8_tflite(load_keras(shipped), calib.astype("float32") / 255.0))
     return path
 
 

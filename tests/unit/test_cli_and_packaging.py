@@ -30,6 +30,27 @@ def test_help_lists_every_command_and_version():
     assert v.returncode == 0 and v.stdout.startswith("edgecnn ")
 
 
+def test_version_names_every_runtime_without_importing_one():
+    import numpy
+    import onnx
+
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "edgecnn", "--version"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    rows = dict(line.split(None, 1) for line in r.stdout.strip().splitlines())
+    assert list(rows)[:2] == ["edgecnn", "python"]
+    import edgecnn
+
+    assert rows["edgecnn"] == edgecnn.__version__ and rows["python"] == sys.version.split()[0]
+    expected = {"tensorflow", "keras", "ai_edge_litert", "tflite_micro", "onnx", "onnxruntime", "tf2onnx", "numpy"}
+    assert expected <= set(rows) and "not installed" not in rows.values(), r.stdout
+    # Read from distribution metadata, it must agree with what the modules report themselves.
+    assert rows["numpy"] == numpy.__version__ and rows["onnx"] == onnx.__version__
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in r.stderr.splitlines() if "|" in line}
+    heavy = {"tensorflow", "keras", "onnxruntime", "ai_edge_litert", "tflite_micro", "tf2onnx", "onnx"}
+    assert "edgecnn" in imported and not imported & heavy, sorted(imported & heavy)
+
+
 def test_user_error_is_one_line_and_debug_shows_the_traceback(tmp_path):
     missing = tmp_path / "nope.keras"
     r = _cli("inspect", str(missing))

@@ -1,5 +1,5 @@
-"""The converter's tables and small decisions: supported layers, MACs, TFLM ops, the target
-registry, data-set resolution, names, output directories, comparisons, manifest helpers."""
+"""The converter's tables and small decisions: MACs from the converted graph, TFLM ops, the target
+registry and its op gates, input ranges, names, output directories, comparisons, manifest helpers."""
 
 import json
 from pathlib import Path
@@ -10,16 +10,18 @@ import pytest
 from edgecnn.convert import build as b
 from edgecnn.convert import manifest as mf
 from edgecnn.convert import report, targets, verify
-from edgecnn.convert.layers import LAYERS, TFLM_OPS, check_layers, count_macs, resolver_methods
+from edgecnn.convert import feed, graphinfo
+from edgecnn.convert.layers import TFLM_OPS, resolver_methods
 from edgecnn.errors import EdgecnnError
 from edgecnn.samples import EvalData
 
 
-def test_supported_layers_accept_the_model_family_and_count_its_macs():
+def test_macs_come_from_the_converted_graph():
+    from edgecnn.convert.quantize import to_float_tflite
     from edgecnn.model import build_model
 
     model = build_model("lite28")
-    check_layers(model)
+    rows = graphinfo.op_rows(to_float_tflite(model))
     # lite28 by hand: two 3x3 convs at 28x28, pool, two depthwise-separable blocks at 14x14,
     # pool, one at 7x7, then Dense 64 -> 10 (BatchNorm folded, pooling free).
     expected = (28 * 28 * 9 * 1 * 16 + 28 * 28 * 9 * 16 * 24
@@ -27,29 +29,51 @@ def test_supported_layers_accept_the_model_family_and_count_its_macs():
                 + 14 * 14 * 9 * 56 + 14 * 14 * 56 * 56
                 + 7 * 7 * 9 * 56 + 7 * 7 * 56 * 64
                 + 64 * 10)
-    assert count_macs(model) == expected
+    assert graphinfo.total_macs(rows) == expected
+    from edgecnn.summary import keras_rows, totals
+
+    assert totals(keras_rows(model))["macs"] == expected  # every op's MACs credited to a Keras layer
 
 
-def test_unsupported_layer_is_named_with_the_supported_list():
-    import keras
-
-    inp = keras.Input((28, 28, 1))
-    x = keras.layers.Conv2D(4, 3, name="c")(inp)
-    x = keras.layers.LayerNormalization(name="my_norm")(x)
-    model = keras.Model(inp, keras.layers.GlobalAveragePooling2D()(x))
-    with pytest.raises(EdgecnnError) as err:
-        check_layers(model)
-    msg = str(err.value)
-    assert "'my_norm'" in msg and "LayerNormalization" in msg
-    assert all(name in msg for name in LAYERS)
-
-
-def test_every_lowered_op_has_a_tflm_registration():
-    lowered = {op for spec in LAYERS.values() for op in spec.tflite_ops}
-    assert lowered <= set(TFLM_OPS)
+def test_tflm_registration_table_and_the_op_gate_names_ops_and_layers():
     assert resolver_methods(["CONV_2D", "SOFTMAX"]) == ["AddConv2D", "AddSoftmax"]
-    with pytest.raises(EdgecnnError, match="LEAKY_RELU"):
-        resolver_methods(["CONV_2D", "LEAKY_RELU"])
+    with pytest.raises(EdgecnnError, match="CUSTOM"):
+        resolver_methods(["CONV_2D", "CUSTOM"])
+    rows = [graphinfo.OpRow(0, "CONV_2D", "conv_a", "f/conv_a_1/x", (1, 4), "int8", 1, 1),
+            graphinfo.OpRow(1, "GELU", "act_b", "f/act_b_1/x", (1, 4), "int8", 0, 0)]
+    msg = targets.gate("tflite-micro", rows)
+    assert "GELU (from act_b)" in msg and "tflite-micro" in msg and "CONV_2D" in msg.split("It runs:")[1]
+    assert targets.gate("tflite", rows) is None  # LiteRT runs every builtin op
+    from edgecnn.codegen.ops import OPS
+
+    c_msg = targets.gate("c", rows)
+    assert (c_msg is None) == ({"CONV_2D", "GELU"} <= set(OPS))
+
+
+def test_layer_name_from_converter_tensor_names():
+    assert graphinfo.layer_of("functional_1/sep1_1/separable_conv2d/depthwise2") == "sep1"
+    assert graphinfo.layer_of("functional_1/c2_1/convolution;functional_1/zero_padding2d_1/Pad") == "c2"
+
+
+@pytest.mark.parametrize("scale,zp,expected", [(1 / 255, -128, (0.0, 1.0)), (1.0, -128, (0.0, 255.0)),
+                                                (2 / 255, 0, (-1.0, 1.0)), (0.05, 3, None)])
+def test_input_range_from_the_int8_input_quantization(scale, zp, expected):
+    assert feed.range_from_quant(scale, zp) == expected
+
+
+def test_input_range_option_and_pixel_scaling():
+    assert feed.parse_range("-1,1") == (-1.0, 1.0)
+    with pytest.raises(EdgecnnError, match="--input-range"):
+        feed.parse_range("0,2")
+    px = np.array([0, 255], np.uint8)
+    assert feed.to_model_units(px, (-1.0, 1.0)).tolist() == [-1.0, 1.0]
+    assert feed.to_model_units(px, (0.0, 255.0)).tolist() == [0.0, 255.0]
+
+
+def test_class_count_mismatch_is_a_clear_error():
+    feed.check_classes(4, (1, 4), "data")
+    with pytest.raises(EdgecnnError, match="3 classes, but the model's output \\(1, 10\\) has 10 scores"):
+        feed.check_classes(3, (1, 10), "data")
 
 
 def test_target_registry_expands_dependencies_and_all():
@@ -68,23 +92,6 @@ def test_target_help_lists_every_target():
 
     text = _build_targets_help()
     assert all(f"{name}:" in text for name in targets.TARGETS) and "all:" in text
-
-
-@pytest.mark.parametrize("shape,dataset", [((28, 28, 1), "mnist"), ((32, 32, 3), "cifar10")])
-def test_dataset_inferred_from_input_shape_says_so(tmp_path, shape, dataset):
-    got, note = b.resolve_dataset(None, tmp_path / "model.keras", shape)
-    assert got == dataset and "assuming" in note
-
-
-def test_dataset_from_metrics_json_and_mismatch(tmp_path):
-    (tmp_path / "metrics.json").write_text(json.dumps({"dataset": "fashion-mnist"}))
-    assert b.resolve_dataset(None, tmp_path / "model.keras", (28, 28, 1))[0] == "fashion-mnist"
-    with pytest.raises(EdgecnnError, match="does not match cifar10"):
-        b.resolve_dataset("cifar10", tmp_path / "model.keras", (28, 28, 1))
-    with pytest.raises(EdgecnnError, match="cannot tell the data set"):
-        b.resolve_dataset(None, tmp_path / "x" / "model.keras", (64, 64, 3))
-    with pytest.raises(EdgecnnError, match="unknown data set"):
-        b.resolve_dataset("imagenet", tmp_path / "model.keras", (28, 28, 1))
 
 
 def test_shipped_model_missing_is_a_clear_error(tmp_path, monkeypatch):
