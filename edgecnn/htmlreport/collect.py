@@ -36,7 +36,12 @@ def at_build(ctx, device: dict) -> dict:
     console.print(f"report: per-layer insight on {min(LAYER_IMAGES, len(ctx.eval_x))} evaluation images")
     x = ctx.eval_x[:LAYER_IMAGES]
     try:
-        data["layers"] = layer_insight(ctx.out_dir / "model_int8.tflite", x, ctx.float_tflite, name=ctx.cname)
+        float_tflite = ctx.float_tflite
+        if float_tflite is None and ctx.model is not None:
+            from edgecnn.convert.quantize import to_float_tflite
+
+            float_tflite = to_float_tflite(ctx.model)
+        data["layers"] = layer_insight(ctx.out_dir / "model_int8.tflite", x, float_tflite, name=ctx.cname)
         data["layers"]["images"] = f"{len(x)} images of {ctx.eval_description}"
     except EdgecnnError as err:  # e.g. an op the C engine does not support: the page says so
         data["layers"] = None

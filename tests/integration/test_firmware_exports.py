@@ -49,6 +49,7 @@ def _user_model():
 def engine(request, tmp_path_factory):
     """(name, generated engine, uint8 sample images (8, H, W, C), their labels, int8 inputs of them)."""
     from edgecnn.convert.quantize import load_keras, to_int8_tflite
+    from edgecnn.convert.feed import to_model_units
     from edgecnn.convert.runners import to_int8
 
     _need("gcc", "cmake")
@@ -64,10 +65,10 @@ def engine(request, tmp_path_factory):
         model = _user_model()
         x, y, labels = rng.integers(0, 256, (8, 20, 20, 3), dtype=np.uint8), np.arange(8) % 5, list("abcde")
     path = tmp / "model_int8.tflite"
-    path.write_bytes(to_int8_tflite(model, calib))
-    gen = generate(path, tmp / "c", request.param, labels=labels)
-    return request.param, gen, x, y, to_int8(x, type("Q", (), {"scale": gen.input_scale,
-                                                              "zero_point": gen.input_zero_point})())
+    path.write_bytes(to_int8_tflite(model, to_model_units(calib, (0.0, 1.0))))
+    gen = generate(path, tmp / "c", request.param, labels=labels, input_range=(0.0, 1.0))
+    return request.param, gen, x, y, to_int8(to_model_units(x, (0.0, 1.0)), type("Q", (), {
+        "scale": gen.input_scale, "zero_point": gen.input_zero_point})())
 
 
 def _c_host(gen, x_int8, tmp):
@@ -169,7 +170,9 @@ def test_build_targets_c_cmake_arduino_on_a_context(tmp_path):
     _need("gcc", "cmake", "g++")
     assert targets.expand(["cmake", "arduino"]) == ["c", "cmake", "arduino"]
     calib, _ = calibration_data("mnist", 200, seed=0)
-    tflite = to_int8_tflite(load_keras(shipped_model_dir("mnist") / "model.keras"), calib)
+    from edgecnn.convert.feed import to_model_units
+
+    tflite = to_int8_tflite(load_keras(shipped_model_dir("mnist") / "model.keras"), to_model_units(calib, (0.0, 1.0)))
     out = tmp_path / "build"
     out.mkdir()
     (out / "model_int8.tflite").write_bytes(tflite)
@@ -177,7 +180,8 @@ def test_build_targets_c_cmake_arduino_on_a_context(tmp_path):
     q = TensorQuant((1, 28, 28, 1), "int8", F32_1_255, -128)
     ctx = targets.BuildContext(out_dir=out, name="mnist", cname="mnist", dataset="mnist", model=None,
                                model_sha256="0" * 64, tflite_int8=tflite, q_in=q, q_out=None, ops=[],
-                               labels=[str(i) for i in range(10)], eval_x=ev.x[:100], eval_y=ev.y[:100],
+                               labels=[str(i) for i in range(10)], eval_x=to_model_units(ev.x[:100], (0.0, 1.0)),
+                               eval_y=ev.y[:100], input_range=(0.0, 1.0),
                                eval_description="100 shipped sample images", keras_out=None,
                                int8_out=verify.litert_reference(out / "model_int8.tflite", (ev.x[:100].astype(np.int16) - 128).astype(np.int8)),
                                provenance="// test", command="edgecnn build --target cmake --target arduino")

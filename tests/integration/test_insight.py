@@ -19,18 +19,19 @@ from edgecnn.samples import calibration_data, evaluation_data
 @pytest.fixture(scope="module")
 def mnist(tmp_path_factory):
     """(build-like directory with manifest.json, model_int8.tflite, model_float.tflite; 40 sample images)."""
+    from edgecnn.convert.feed import to_model_units
     from edgecnn.convert.quantize import load_keras, to_float_tflite, to_int8_tflite
 
     d = tmp_path_factory.mktemp("insight") / "build"
     d.mkdir()
     model = load_keras(shipped_model_dir("mnist") / "model.keras")
     calib, _ = calibration_data("mnist", 200, seed=0)
-    (d / "model_int8.tflite").write_bytes(to_int8_tflite(model, calib))
+    (d / "model_int8.tflite").write_bytes(to_int8_tflite(model, to_model_units(calib, (0.0, 1.0))))
     (d / "model_float.tflite").write_bytes(to_float_tflite(model))
-    (d / "manifest.json").write_text(json.dumps({"dataset": "mnist", "name": "mnist"}))
+    (d / "manifest.json").write_text(json.dumps({"dataset": "mnist", "name": "mnist", "input": {"range": [0.0, 1.0]}}))
     # A badly calibrated int8 model of the same network: calibrated on blank images only.
-    (d / "blank_int8.tflite").write_bytes(to_int8_tflite(model, np.zeros((8, 28, 28, 1), np.uint8)))
-    return d, evaluation_data("mnist", full=False).x[:40]
+    (d / "blank_int8.tflite").write_bytes(to_int8_tflite(model, np.zeros((8, 28, 28, 1), np.float32)))
+    return d, to_model_units(evaluation_data("mnist", full=False).x[:40], (0.0, 1.0))
 
 
 def test_runtimes_agree_on_every_layer_and_the_plan_adds_up(mnist):

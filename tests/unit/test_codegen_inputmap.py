@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from edgecnn.codegen import inputmap
-from edgecnn.convert.quantize import TensorQuant
-from edgecnn.convert.runners import to_int8
+from edgecnn.convert.feed import quantize, to_model_units
 
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
 F32_1_255 = float(np.float32(1 / 255))
@@ -40,12 +39,12 @@ def test_c_input_from_u8_equals_the_float_path_on_every_pixel(scale, zp, rng, tm
     assert np.array_equal(got, inputmap.float_path(scale, zp, rng)(inputmap.PIXELS).astype(int))
 
 
-@pytest.mark.parametrize("scale,zp", [(F32_1_255, -128), (0.0123, -5), (0.5, 3)])
-def test_equals_the_builds_python_quantization(scale, zp, tmp_path):
-    """Range [0, 1]: against edgecnn.convert.runners.to_int8, what the build feeds every runtime."""
-    q = TensorQuant((1, 16, 16, 1), "int8", scale, zp)
-    ref = to_int8(inputmap.PIXELS.reshape(-1, 1, 1, 1), q).reshape(-1)
-    m = inputmap.input_map(scale, zp, (0.0, 1.0), reference=lambda p: to_int8(p.reshape(-1, 1, 1, 1), q).reshape(-1))
+@pytest.mark.parametrize("scale,zp,rng", [(F32_1_255, -128, (0.0, 1.0)), (0.0123, -5, (0.0, 1.0)),
+                                           (float(np.float32(2 / 255)), 0, (-1.0, 1.0)), (1.0, -128, (0.0, 255.0))])
+def test_equals_the_builds_python_quantization(scale, zp, rng, tmp_path):
+    """Against edgecnn.convert.feed (to_model_units, then quantize): what the build feeds every runtime."""
+    ref = quantize(to_model_units(inputmap.PIXELS, rng), scale, zp)
+    m = inputmap.input_map(scale, zp, rng, reference=lambda p: quantize(to_model_units(p, rng), scale, zp))
     assert np.array_equal(_run_c(m, tmp_path), ref.astype(int))
 
 
