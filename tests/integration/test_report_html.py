@@ -164,7 +164,7 @@ def build(request, tmp_path_factory):
     env = {**os.environ, "EDGECNN_DATA_DIR": str(tmp / "no-data")}  # evaluation on the shipped sample: seconds
     out = tmp / "mnist"
     model = shipped_model_dir("mnist") / "model.keras" if request.param == "shipped" else _user_model(tmp / "user.keras")
-    cmd = [sys.executable, "-m", "edgecnn", "build", "--model", str(model), "--dataset", "mnist",
+    cmd = [sys.executable, "-m", "edgecnn", "build", "--model", str(model), "--dataset", "mnist", "--input-range", "0,1",
            "--target", "c", "--out", str(out), "--device-flash", "65536", "--device-ram", "24576"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
