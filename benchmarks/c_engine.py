@@ -9,6 +9,8 @@ size and no instruction count), converted by edgecnn.convert:
 - flash: engine_only.elf (vector table + code + weights), -Os, Cortex-M4;
 - instructions per MAC on the Cortex-M4 under QEMU (-icount shift=0), plain C kernels
   (-DEC_NO_SIMD) and the SIMD ones, at -Os and -O2, and per kernel call (SIMD, -Os);
+- cycles per inference (best / estimate / worst) of an ideal zero-wait-state M4 from the
+  executed-block log (edgecnn.codegen.cycles), SIMD, -Os;
 - agreement: the engine vs LiteRT's reference kernels on 1,000 seeded random inputs and
   the evaluation images, and built with TFLM's FULLY_CONNECTED rounding vs the TFLM
   interpreter on the random inputs (max |diff| in LSB, values differing);
@@ -102,7 +104,7 @@ def _agreement(gen, path: Path, work: Path, dataset: str) -> dict:
 
 
 def measure(dataset: str, family: str, runs: int, work: Path) -> dict:
-    from edgecnn.codegen import generate, hostrun, qemu
+    from edgecnn.codegen import cycles, generate, hostrun, qemu
     from edgecnn.convert.quantize import to_int8_tflite, tflite_io
     from edgecnn.convert.tflm import measure_arena
     from edgecnn.samples import calibration_data
@@ -126,6 +128,7 @@ def measure(dataset: str, family: str, runs: int, work: Path) -> dict:
             arm[opt, kernels] = qemu.check(gen, x, host.outputs, work / dataset / f"fw{opt}{kernels}", opt=opt,
                                            cflags=cflags)
     prof = qemu.check(gen, x[:10], host.outputs[:10], work / dataset / "fw_profile", cflags=(), profile_layers=True)
+    cyc = cycles.model_cycles(gen, x[:1], host.outputs[:1], work / dataset / "fw_cycles").per_inference()
     layers = [{"call": gen.calls[i], "macs": gen.call_macs[i], "instructions": n,
                "instructions_per_mac": round(n / gen.call_macs[i], 2) if gen.call_macs[i] else None}
               for i, n in sorted(prof.layer_instructions.items())]
@@ -142,6 +145,7 @@ def measure(dataset: str, family: str, runs: int, work: Path) -> dict:
         "m4_instructions_per_inference": {f"{o} {k}": r.instructions_per_inference for (o, k), r in arm.items()},
         "m4_instructions_per_mac": {f"{o} {k}": r.instructions_per_mac for (o, k), r in arm.items()},
         "m4_layers_simd_os": layers,
+        "m4_simd_os_cycles": {k: v for k, v in cyc.items() if k.startswith("cycles_")},
         "agreement": _agreement(gen, path, work / dataset, dataset),
         "host_latency_us_p50_c_o3": host.latency_us_p50, "host_latency_us_p50_litert_int8": round(litert_us, 1),
         "latency_ratio_c_over_litert": round(host.latency_us_p50 / litert_us, 2),
@@ -161,6 +165,11 @@ def _lines(r: dict) -> list[str]:
     for key, per_mac in r["m4_instructions_per_mac"].items():
         out.append(f"Cortex-M4 {key:10s}: {r['m4_instructions_per_inference'][key]:>11,} instructions per inference, "
                    f"{per_mac} per MAC" + (" (SIMD target <= 2)" if "simd" in key else ""))
+    c = r["m4_simd_os_cycles"]
+    out.append(f"Cortex-M4 -Os simd cycles (ideal zero-wait-state M4, edgecnn.codegen.cycles): best "
+               f"{c['cycles_per_inference_best']:,} / estimate {c['cycles_per_inference_estimate']:,} / worst "
+               f"{c['cycles_per_inference_worst']:,} per inference, "
+               f"{c['cycles_per_inference_estimate'] / r['macs']:.2f} per MAC (estimate)")
     out.append("per kernel call (SIMD, -Os): " + "; ".join(
         f"{l['call']} {l['instructions']:,}" + (f" ({l['instructions_per_mac']}/MAC)" if l["macs"] else "")
         for l in r["m4_layers_simd_os"]))

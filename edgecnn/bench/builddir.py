@@ -85,6 +85,10 @@ def open_build(path: Path) -> BuildDir:
         manifest = json.loads(mpath.read_text())
     except json.JSONDecodeError as err:
         raise EdgecnnError(f"{mpath} is not valid JSON ({err}); rebuild with `edgecnn build`") from None
+    if "inputs" in manifest or "outputs" in manifest:
+        raise EdgecnnError(f"{path}: bench does not support models with several inputs or outputs yet "
+                           f"({len(manifest.get('inputs', []))} inputs, {len(manifest.get('outputs', []))} outputs); "
+                           "the build verified them (manifest.json \"verification\")")
     missing = [k for k in REQUIRED_KEYS if k not in manifest]
     if missing:
         raise EdgecnnError(f"{mpath} lacks {missing}; expected the keys {list(REQUIRED_KEYS)} written by `edgecnn build`")

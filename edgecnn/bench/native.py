@@ -108,7 +108,8 @@ class CHost(_CEngine):
 class CCortexM4(_CEngine):
     name = "c-cortex-m4"
     description = ("generated C engine, arm-none-eabi-gcc -Os for Cortex-M4, run in QEMU mps2-an386 "
-                   "(-icount): instructions, flash, RAM; outputs checked against c-host")
+                   "(-icount): instructions, cycle bounds of an ideal zero-wait-state M4, flash, RAM; outputs checked "
+                   "against c-host")
     tools = ("gcc", "arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm", "make", "timeout")
     latency_source = None  # QEMU's instruction count is deterministic, its wall clock says nothing about an MCU
     opt = "-Os"
@@ -128,7 +129,7 @@ class CCortexM4(_CEngine):
         """
         from types import SimpleNamespace
 
-        from edgecnn.codegen import qemu
+        from edgecnn.codegen import cycles, qemu
 
         sub = xs[: self._n_images]
         expected = self._host.outputs(sub)
@@ -139,6 +140,9 @@ class CCortexM4(_CEngine):
             raise EdgecnnError(f"the C engine on Cortex-M4 (QEMU) disagrees with c-host on {rep.mismatches} of "
                                f"{rep.n_images} images; log: {self._host._tmp / 'cortex-m4' / 'qemu.log'}")
         self._report = rep
+        # Cycle bounds of an ideal zero-wait-state M4 from the executed-block log of one inference.
+        self._cycles = cycles.model_cycles(gen, sub[:1], expected[:1], self._host._tmp / "cortex-m4-cycles",
+                                           opt=self.opt).per_inference()
         if tick is not None:
             for _ in range(len(xs)):
                 tick()
@@ -153,6 +157,7 @@ class CCortexM4(_CEngine):
         return {"flash_bytes": r.flash_bytes, "ram_bytes": r.ram_bytes, "arena_bytes": engine.get("arena_bytes"),
                 "weights_bytes": engine.get("weights_bytes"),
                 "instructions_per_inference": r.instructions_per_inference,
+                **{k: v for k, v in self._cycles.items() if k.startswith("cycles_")},
                 "mcu_images_checked": r.n_images, "mcu_output_mismatches_vs_c_host": r.mismatches,
                 "mcu_compiler_opt": r.opt}
 

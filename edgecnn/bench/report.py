@@ -30,10 +30,14 @@ COLUMNS = (
     ("arena bytes", None, "arena_bytes", "{:,}"),
     ("weights bytes", None, "weights_bytes", "{:,}"),
     ("instructions/inference", None, "instructions_per_inference", "{:,}"),
+    ("M4 cycles/inference, best", None, "cycles_per_inference_best", "{:,}"),
+    ("M4 cycles/inference, estimate", None, "cycles_per_inference_estimate", "{:,}"),
+    ("M4 cycles/inference, worst", None, "cycles_per_inference_worst", "{:,}"),
 )
 # The memory table's short terminal headers.
 SHORT = {"flash_bytes": "flash B", "ram_bytes": "RAM B", "arena_bytes": "arena B", "weights_bytes": "weights B",
-         "instructions_per_inference": "instr/inf"}
+         "instructions_per_inference": "instr/inf", "cycles_per_inference_best": "cyc best",
+         "cycles_per_inference_estimate": "cyc est", "cycles_per_inference_worst": "cyc worst"}
 MEMORY_COLUMNS = (COLUMNS[0],) + tuple((h, SHORT[k], k, f) for h, _, k, f in COLUMNS if k in MEMORY_KEYS)
 UNIT_TEXT = {"int8_lsb": " LSB", "probability": " prob"}
 MD_COLUMNS = tuple(c for c in COLUMNS if c[0])

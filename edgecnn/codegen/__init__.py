@@ -38,6 +38,13 @@ class GenerateResult:
     fused: bool
     call_macs: tuple[int, ...] = ()  # MACs of each kernel call, in the order of `calls`
     call_infos: tuple = ()  # layerinfo.CallInfo per call: output place, live arena bytes, weights
+    # Several inputs or outputs: one emit_multi.Port each (invoke takes input0.., output0..); else ().
+    inputs: tuple = ()
+    outputs: tuple = ()
+
+    @property
+    def multi_io(self) -> bool:
+        return bool(self.inputs)
 
 
 def c_name(name: str) -> str:
@@ -85,9 +92,15 @@ def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, c
                             plan.arena_bytes, weights_bytes, macs, input_range,
                             None if input_range is None else
                             inputmap.input_map(float(t_in.scale[0]), int(t_in.zero_point[0]), input_range, input_reference))
+    if len(graph.inputs) > 1 or len(graph.outputs) > 1:
+        from edgecnn.codegen import emit_multi
+
+        facts = emit.ModelFacts(**{**facts.__dict__, "labels": (), "input_range": None, "input_map": None,
+                                   "inputs": emit_multi.ports(graph, graph.inputs),
+                                   "outputs": emit_multi.ports(graph, graph.outputs)})
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = {out / f"{prefix}_model.h": emit.header(facts)}
+    written = {out / f"{prefix}_model.h": _header(facts)}
     src_facts = emit.ModelFacts(**{**facts.__dict__, "provenance": prov(f"{prefix}_model: weights, parameters and layer sequence.")})
     written[out / f"{prefix}_model.c"] = emit.source(src_facts, graph, calls, plan)
     for k in sorted(KERNELS_DIR.glob("ec_*.[ch]")):
@@ -99,7 +112,14 @@ def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, c
                           weights_bytes, macs, tuple(sorted({op.opcode for op in graph.operators})),
                           tuple(f"{c.kernel or 'alias'}({'+'.join(c.ops)})" for c in calls), t_in.shape, t_out.shape,
                           facts.input_scale, facts.input_zero_point, facts.output_scale, facts.output_zero_point,
-                          graph.sha256, fuse, tuple(c.macs for c in calls), layerinfo.call_infos(graph, calls, plan))
+                          graph.sha256, fuse, tuple(c.macs for c in calls), layerinfo.call_infos(graph, calls, plan),
+                          facts.inputs, facts.outputs)
+
+
+def _header(facts) -> str:
+    from edgecnn.codegen import emit, emit_multi
+
+    return emit_multi.header(facts) if facts.inputs else emit.header(facts)
 
 
 __all__ = ["GenerateResult", "generate", "c_name", "KERNELS_DIR"]

@@ -28,6 +28,9 @@ class ModelFacts:
     macs: int
     input_range: tuple[float, float] | None = None  # pixel [0, 255] -> this range; None: not an image / unknown
     input_map: object = None  # inputmap.InputMap: writes <name>_input_from_u8 when given
+    # Several inputs or outputs (emit_multi.py): one emit_multi.Port per tensor, in the model's order; else ().
+    inputs: tuple = ()
+    outputs: tuple = ()
 
 
 def _range_lines(f: ModelFacts) -> str:
@@ -155,9 +158,14 @@ def source(f: ModelFacts, graph: Graph, calls: list[Lowered], plan: Plan) -> str
                  "#else\n#define EC_LAYER_DONE(index) ((void)0)\n#endif\n\n")
     if plan.arena_bytes:  # a model whose only tensors are its input and output needs none
         parts.append(f"static int8_t {n}_arena[{plan.arena_bytes}] EC_ALIGN16;\n\n")
-    parts.append(f"int {n}_invoke(const int8_t *input, int8_t *output)\n{{\n"
-                 "    if (input == NULL || output == NULL) {\n        return -1;\n    }\n")
+    if f.inputs:
+        from edgecnn.codegen import emit_multi
+
+        parts.append(emit_multi.invoke_head(f))
+    else:
+        parts.append(f"int {n}_invoke(const int8_t *input, int8_t *output)\n{{\n"
+                     "    if (input == NULL || output == NULL) {\n        return -1;\n    }\n")
     parts += [_call(n, pos, c, plan) for pos, c in enumerate(calls)]
     parts.append("    return 0;\n}\n\n")
-    parts.append(_helpers(f))
+    parts.append(emit_multi.helpers(f) if f.inputs else _helpers(f))
     return "".join(parts)

@@ -23,6 +23,10 @@ def _op_index(low: Lowered) -> int:
     return int(low.layer[1:].split("_", 1)[0])
 
 
+EC_STACK_C = 96  # ec_chain.c: channels up to which a block's batches live on the stack
+EC_PIXELS_MAX = 4  # ec_kernels.h: output pixels per kernel call
+
+
 def _is_pointwise(low: Lowered) -> bool:
     if low.role != "conv":  # aliases (RESHAPE) and other ops have no conv struct
         return False
@@ -39,8 +43,11 @@ def _chain(stages: list[Lowered]) -> Lowered:
     fields = {"first": StructRef(first.layer), "first_is_depthwise": int(first.role == "depthwise"),
               "pointwise": StructRef(pw.layer) if pw else None, "pool": StructRef(pool.layer) if pool else None}
     last_conv = pw or first
-    # ec_chain_s8's scratch: the first stage's pixel and the pooled pixel.
-    scratch = (first.structs[-1].fields["out_c"] if pw else 0) + (last_conv.structs[-1].fields["out_c"] if pool else 0)
+    # ec_chain_s8's scratch, for blocks wider than its stack buffers (EC_STACK_C channels): a batch of
+    # EC_PIXELS_MAX first-stage pixels (with a pointwise stage), then as many block-output pixels (with a pool).
+    mid_c, out_c = first.structs[-1].fields["out_c"], last_conv.structs[-1].fields["out_c"]
+    batch = EC_PIXELS_MAX if max(mid_c, out_c) > EC_STACK_C else 1
+    scratch = batch * ((mid_c if pw else 0) + (out_c if pool else 0))
     return Lowered(layer, tuple(o for s in stages for o in s.ops), "ec_chain_s8",
                    [st for s in stages for st in s.structs] + [CStruct(layer, "ec_chain_params", fields)],
                    [c for s in stages for c in s.consts], first.inputs, stages[-1].output,

@@ -34,7 +34,15 @@ def _tool(name: str) -> str:
 
 
 def write_harness(gen: GenerateResult, build_dir: Path) -> Path:
-    text = HARNESS.read_text().replace("@n@", gen.name).replace("@N@", gen.name.upper())
+    sizes = (f"{gen.name.upper()}_INPUT_SIZE", f"{gen.name.upper()}_OUTPUT_SIZE", "in, out")
+    if gen.multi_io:  # packed buffers (edgecnn/convert/multiio.py), one pointer per tensor into them
+        from edgecnn.codegen.emit_multi import harness_args
+
+        sizes = tuple(str(v) for v in harness_args(gen.inputs, gen.outputs))
+    text = HARNESS.read_text()
+    for key, value in zip(("@in_size@", "@out_size@", "@invoke_args@"), sizes):
+        text = text.replace(key, value)
+    text = text.replace("@n@", gen.name).replace("@N@", gen.name.upper())
     path = build_dir / f"{gen.name}_host_main.c"
     path.write_text(text)
     return path

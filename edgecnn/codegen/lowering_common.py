@@ -173,3 +173,24 @@ def lower_sigmoid(g: Graph, op: Operator, layer: str) -> Lowered:
               "is_tanh": int(op.opcode == "TANH")}
     return Lowered(layer, (op.opcode,), "ec_logistic_s8", [CStruct(layer, "ec_sigmoid_params", fields)], [],
                    [x.index], y.index)
+
+
+def _int16_multiplier(real: float) -> tuple[int, int]:
+    """QuantizeMultiplier, then DownScaleInt32ToInt16Multiplier: (Q15 multiplier, exponent)."""
+    m, e = quant.quantize_multiplier(real)
+    return (32767 if m >= (1 << 31) - 1 - (1 << 15) else (m + (1 << 15)) >> 16), e
+
+
+def lower_hard_swish(g: Graph, op: Operator, layer: str) -> Lowered:
+    """HARD_SWISH: TFLite's Prepare works in float32 (input scale / 128 against the output scale and 3/32768)."""
+    x, y = activation(g, op, op.inputs[0]), activation(g, op, op.outputs[0])
+    (s_in, z_in), (s_out, z_out) = _qp(x), _qp(y)
+    hires = _f32(1.0 / 128.0) * _f32(s_in)
+    out_mult, out_exp = _int16_multiplier(float(hires / _f32(s_out)))
+    if out_exp > 0:
+        raise _fail(op, f"output scale {s_out} below input scale / 128 ({float(hires)}); TFLite requires the exponent <= 0")
+    relu_mult, relu_exp = _int16_multiplier(float(hires / (_f32(3.0) / _f32(32768.0))))
+    fields = {"size": y.size, "in_zero_point": z_in, "out_zero_point": z_out, "out_mult16": out_mult,
+              "reluish_mult16": relu_mult, "out_exp": out_exp, "reluish_exp": relu_exp}
+    return Lowered(layer, (op.opcode,), "ec_hard_swish_s8", [CStruct(layer, "ec_hard_swish_params", fields)], [],
+                   [x.index], y.index)

@@ -101,7 +101,7 @@ def _reduce_fields(op: Operator, x, y, axes_tensor: int, g: Graph) -> dict:
 
     (kd, ks), (rd, rs) = pad([k for k in range(4) if k not in axes]), pad(sorted(axes))
     fields = {"out_size": int(np.prod(kd)), "red_size": int(np.prod(rd)), "keep_dims": kd, "keep_strides": ks,
-              "red_dims": rd, "red_strides": rs, "thresholds": None}
+              "red_dims": rd, "red_strides": rs, "divide": 0, "base": 0, "n_thresholds": 0, "thresholds": None}
     if fields["out_size"] != y.size:
         raise _fail(op, f"reduces {list(x.shape)} over {sorted(axes)} to {fields['out_size']} values; output {list(y.shape)}")
     return fields
@@ -116,42 +116,58 @@ def lower_reduce_max(g: Graph, op: Operator, layer: str) -> Lowered:
                    [x.index], y.index)
 
 
-def mean_thresholds(count: int, s_in: float, z_in: int, s_out: float, z_out: int) -> np.ndarray:
-    """Where each int8 output of TFLite's float QuantizedMeanOrSum starts: (255,) int32 sums.
+def _round_away(v: np.ndarray) -> np.ndarray:
+    """std::round on float32: to nearest, halves away from zero."""
+    return (np.sign(v) * np.floor(np.abs(v) + np.float32(0.5))).astype(np.float32)
 
-    The reference computes, in float32, round(float(sum) / count * (s_in / s_out) - z_in * (s_in / s_out))
-    + z_out, clamped to int8. That is non-decreasing in the sum (every IEEE step is), so
-    out(sum) = -128 + #{v : thresholds[v] <= sum}; evaluated here for every possible sum.
+
+def quantized_mean_or_sum(count: int, s_in: float, z_in: int, s_out: float, z_out: int,
+                          compute_sum: bool) -> tuple[int, np.ndarray]:
+    """TFLite's float QuantizedMeanOrSum as (base, thresholds): out(s) = base + #{t <= s}, wrapped to int8.
+
+    The reference computes in float32, for the sum s of the raw int8 values: MEAN
+    round(float(s) / count * scale - z_in * scale) + z_out clamped to int8, SUM
+    round(s * scale - z_in * scale * count) + z_out cast to int8 without a clamp, with
+    scale = s_in / s_out. Both are non-decreasing in s (every IEEE step is), so they are
+    tabulated exactly: evaluated here for every possible s.
     """
     f = np.float32
     sums = np.arange(-128 * count, 127 * count + 1, dtype=np.int64)
     scale = f(s_in) / f(s_out)
-    bias = f(-z_in) * scale
-    v = (sums.astype(f) / f(count)) * scale + bias
-    r = (np.sign(v) * np.floor(np.abs(v) + f(0.5))).astype(f) + f(z_out)  # std::round, halves away from zero
-    out = np.clip(r, -128, 127).astype(np.int64)
-    if np.any(np.diff(out) < 0):
-        raise EdgecnnError(f"MEAN requantization is not monotonic for count {count}")  # cannot happen in IEEE
-    # thresholds[v + 127] = first sum whose output is >= v + 1 - 128 ... i.e. >= -127 .. 127
-    levels = np.arange(-127, 128)
-    idx = np.searchsorted(out, levels, side="left")
-    th = np.where(idx < len(sums), sums[np.minimum(idx, len(sums) - 1)], 127 * count + 1)
-    return th.astype(np.int32)
+    if compute_sum:
+        v = _round_away(sums.astype(f) * scale + f(-z_in) * scale * f(count)).astype(np.int64) + z_out
+    else:
+        v = np.clip(_round_away((sums.astype(f) / f(count)) * scale + f(-z_in) * scale) + f(z_out), -128, 127)
+        v = v.astype(np.int64)
+    if np.any(np.diff(v) < 0):
+        raise EdgecnnError(f"MEAN/SUM requantization is not monotonic for count {count}")  # cannot happen in IEEE
+    base, top = int(v[0]), int(v[-1])
+    if top - base > 4096:
+        raise EdgecnnError(f"MEAN/SUM output spans {top - base} steps; expected at most 4096")
+    levels = np.arange(base + 1, top + 1)
+    return base, sums[np.searchsorted(v, levels, side="left")].astype(np.int32)
 
 
 def lower_mean_any(g: Graph, op: Operator, layer: str) -> Lowered:
-    """MEAN over any axes (TFLite's global-pooling special case keeps its own kernel)."""
+    """MEAN over any axes (TFLite's global-pooling case keeps its own kernel).
+
+    The kernel and the tabulation also cover TFLite's reference SUM (compute_sum), but SUM is not
+    in the op table: no reference agrees on it (docs/c_engine.md).
+    """
     x, y = activation(g, op, op.inputs[0]), activation(g, op, op.outputs[0])
     axes = sorted({int(a) % len(x.shape) for a in _const_ints(g, op, op.inputs[1], "axis").reshape(-1)})
-    if len(x.shape) == 4 and axes == [1, 2]:  # LiteRT and TFLM take their integer global-pooling kernel
+    is_sum = op.opcode == "SUM"
+    if not is_sum and len(x.shape) == 4 and axes == [1, 2]:  # LiteRT and TFLM take their integer kernel
         return lower_mean(g, op, layer)
     fields = _reduce_fields(op, x, y, op.inputs[1], g)
+    fields |= {"divide": int(not is_sum), "base": 0, "n_thresholds": 0}
     consts = []
     if fields["red_size"] > 1 << 16:
         raise _fail(op, f"reduces {fields['red_size']} values; expected at most 65536")
     if _qp(x) != _qp(y):
         (s_in, z_in), (s_out, z_out) = _qp(x), _qp(y)
-        consts = [ConstArray(layer, "thresholds", "int32_t", mean_thresholds(fields["red_size"], s_in, z_in, s_out, z_out))]
-        fields["thresholds"] = ConstRef("thresholds")
+        base, th = quantized_mean_or_sum(fields["red_size"], s_in, z_in, s_out, z_out, is_sum)
+        consts = [ConstArray(layer, "thresholds", "int32_t", th)]
+        fields |= {"base": base, "n_thresholds": len(th), "thresholds": ConstRef("thresholds")}
     return Lowered(layer, (op.opcode,), "ec_reduce_mean_s8", [CStruct(layer, "ec_reduce_params", fields)], consts,
                    [x.index], y.index)

@@ -78,6 +78,8 @@ OPS: dict[str, OpSpec] = {
                        lowering_common.lower_sigmoid, 0),
     "TANH": OpSpec("ec_logistic_s8", "int8, output scale 1/128 zero point 0",
                    lowering_common.lower_sigmoid, 0),
+    "HARD_SWISH": OpSpec("ec_hard_swish_s8", "int8, TFLite's int16 fixed-point arithmetic",
+                         lowering_common.lower_hard_swish, 0),
     "REDUCE_MAX": OpSpec("ec_reduce_max_s8", "rank <= 4, any constant axes, keep_dims any",
                          lowering_gather.lower_reduce_max, 0),
 }
@@ -94,7 +96,7 @@ def lower_graph(graph: Graph) -> list[Lowered]:
     if unknown:
         raise EdgecnnError(f"the C engine has no kernel for {', '.join(unknown)} in {graph.path.name}; "
                            f"supported ops: {', '.join(sorted(OPS))}")
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+    if not graph.inputs or not graph.outputs:
         raise EdgecnnError(f"{graph.path.name} has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
-                           "the C engine expects 1 and 1")
+                           "the C engine expects at least one of each")
     return [OPS[op.opcode].lower(graph, op, layer_name(op)) for op in graph.operators]

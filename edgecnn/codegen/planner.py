@@ -21,7 +21,7 @@ ALIGN = 4  # word alignment: Cortex-M loads 32-bit words from any kernel buffer
 class Plan:
     """Where each activation lives and how big the arena is."""
 
-    places: dict  # tensor index -> ("input" | "output" | "arena", byte offset)
+    places: dict  # tensor index -> ("input" | "output" | "input<i>" | "output<i>" | "arena", byte offset)
     scratch: dict  # position in the call list -> arena offset of that call's scratch
     arena_bytes: int
     buffers: tuple  # (size, first, last, offset) per arena buffer, for reports
@@ -70,10 +70,22 @@ def _place_in_order(keys: list, sizes: dict, first: dict, last: dict) -> tuple[d
     return offsets, _align(total)
 
 
+def caller_buffers(graph: Graph, root: dict) -> dict:
+    """Root tensor -> the invoke() pointer that holds it: "input" / "output" for a one-input, one-output
+    model, else "input<i>" / "output<i>" in the model's order (the first one wins for a shared tensor)."""
+    multi = len(graph.inputs) > 1 or len(graph.outputs) > 1
+    out: dict = {}
+    for kind, tensors in (("input", graph.inputs), ("output", graph.outputs)):
+        for i, t in enumerate(tensors):
+            out.setdefault(root.get(t), f"{kind}{i}" if multi else kind)
+    out.pop(None, None)
+    return out
+
+
 def plan(graph: Graph, calls: list[Lowered]) -> Plan:
     """Places for every activation of the call list (after fusion)."""
     root = _roots(calls)
-    g_in, g_out = root.get(graph.inputs[0]), root.get(graph.outputs[0])
+    callers = caller_buffers(graph, root)
     first: dict = {}
     last: dict = {}
     for pos, c in enumerate(calls):
@@ -82,7 +94,7 @@ def plan(graph: Graph, calls: list[Lowered]) -> Plan:
         r = root[c.output]
         first[r] = min(first.get(r, pos), pos)
         last[r] = max(last.get(r, pos), pos)
-    sizes = {r: graph.tensors[r].nbytes for r in set(root.values()) if r not in (g_in, g_out)}
+    sizes = {r: graph.tensors[r].nbytes for r in set(root.values()) if r not in callers}
     for pos, c in enumerate(calls):
         if c.scratch_bytes:
             key = ("scratch", pos)
@@ -90,7 +102,7 @@ def plan(graph: Graph, calls: list[Lowered]) -> Plan:
     offsets, total = _place(sizes, first, last)
     places = {}
     for t, r in root.items():
-        places[t] = ("input", 0) if r == g_in else ("output", 0) if r == g_out else ("arena", offsets[r])
+        places[t] = (callers[r], 0) if r in callers else ("arena", offsets[r])
     scratch = {k[1]: v for k, v in offsets.items() if isinstance(k, tuple)}
     buffers = tuple((sizes[k], first[k], last[k], offsets[k]) for k in sizes)
     return Plan(places, scratch, total, buffers)

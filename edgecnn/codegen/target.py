@@ -34,14 +34,37 @@ def _entry(label: str, cmp) -> dict:
             "passed": cmp.passed}
 
 
-def _informative(verify, c_rand, c_eval, ref_rand, tflm_rand, litert_default) -> dict:
+def _informative(c_rand, c_eval, ref_rand, tflm_rand, litert_default) -> dict:
     """Comparisons reported without a pass/fail: the default build vs TFLM, and the references among themselves."""
-    info = {"c_vs_tflm_random": ("C engine (default build) vs TFLM", verify.compare("tflm", c_rand, tflm_rand)),
+    return {"c_vs_tflm_random": ("C engine (default build) vs TFLM", "tflm", c_rand, tflm_rand),
             "tflm_vs_litert_ref_random": ("TFLM vs LiteRT reference kernels (the two references)",
-                                          verify.compare("litert_builtin_ref", tflm_rand, ref_rand)),
-            "c_vs_litert_default_eval": ("C engine vs LiteRT default kernels",
-                                         verify.compare("litert_default", c_eval, litert_default))}
-    return {key: {**_entry(f"{label} (informative)", c), "passed": None} for key, (label, c) in info.items()}
+                                          "litert_builtin_ref", tflm_rand, ref_rand),
+            "c_vs_litert_default_eval": ("C engine vs LiteRT default kernels", "litert_default", c_eval,
+                                         litert_default)}
+
+
+def _packing(ctx, gen, to_int8) -> tuple:
+    """(int8 evaluation inputs, input shape for random inputs, output values per inference).
+
+    Several inputs or outputs: packed (edgecnn/convert/multiio.py), as the host harness reads them."""
+    if not gen.multi_io:
+        return to_int8(ctx.eval_x, ctx.q_in), gen.input_shape, int(np.prod(gen.output_shape))
+    from edgecnn.convert import multiio
+
+    return (multiio.quantize(ctx.eval_x, ctx.q_ins), (1, sum(p.size for p in gen.inputs)),
+            sum(p.size for p in gen.outputs))
+
+
+def _compare(verify, gen, checks: dict) -> dict:
+    """{key: (label, reference, got, ref)} -> {key: (label, Comparison)}. With several outputs, each
+    output is compared on its own columns of the packed outputs: <key>_output_<i>."""
+    if not gen.multi_io:
+        return {key: (label, verify.compare(r, got, ref)) for key, (label, r, got, ref) in checks.items()}
+    from edgecnn.convert.multiio import columns
+
+    cols = columns([p.shape for p in gen.outputs])
+    return {f"{key}_output_{i}": (f"{label}, output {i} ({p.name})", verify.compare(r, got[:, c], ref[:, c]))
+            for key, (label, r, got, ref) in checks.items() for i, (p, c) in enumerate(zip(gen.outputs, cols))}
 
 
 def _pixel_reference(ctx):
@@ -64,9 +87,8 @@ def build_target(ctx) -> dict:
                    input_range=ctx.input_range, input_reference=_pixel_reference(ctx))
     ctx.extra["c_generate"] = gen  # for the exports that package this engine (edgecnn/firmware/)
     console.print(f"C engine: arena {gen.arena_bytes} B, weights {gen.weights_bytes} B, {len(gen.calls)} kernel calls")
-    x_eval = to_int8(ctx.eval_x, ctx.q_in)
-    x_rand = verify.random_inputs(gen.input_shape, N_RANDOM, RANDOM_SEED)
-    k = int(np.prod(gen.output_shape))
+    x_eval, in_shape, k = _packing(ctx, gen, to_int8)
+    x_rand = verify.random_inputs(in_shape, N_RANDOM, RANDOM_SEED)
     with tempfile.TemporaryDirectory(prefix="edgecnn-c-") as tmp:
         exe = hostrun.compile_host(gen, Path(tmp) / "host", "gcc", "-O2")
         exe_fx = hostrun.compile_host(gen, Path(tmp) / "fixed" / "host", "gcc", "-O2", (f"-D{FIXED_POINT_FC}",))
@@ -76,18 +98,19 @@ def build_target(ctx) -> dict:
     console.print(f"C engine: comparing {len(x_eval)} evaluation and {N_RANDOM} random inputs with LiteRT "
                   "reference kernels and TFLM")
     ref_rand, tflm_rand = verify.litert_reference(tflite, x_rand), verify.tflm_reference(tflite, x_rand)
-    checks = {
+    checks = _compare(verify, gen, {
         "c_vs_litert_ref_eval": (f"C engine vs LiteRT reference kernels on {ctx.eval_description}",
-                                 verify.compare("litert_builtin_ref", c_eval, verify.litert_reference(tflite, x_eval))),
+                                 "litert_builtin_ref", c_eval, verify.litert_reference(tflite, x_eval)),
         "c_vs_litert_ref_random": (f"C engine vs LiteRT reference kernels on {N_RANDOM} random inputs",
-                                   verify.compare("litert_builtin_ref", c_rand, ref_rand)),
+                                   "litert_builtin_ref", c_rand, ref_rand),
         "c_fixed_point_fc_vs_tflm_random": (f"C engine built with -D{FIXED_POINT_FC} vs the TFLM interpreter on "
-                                            f"{N_RANDOM} random inputs", verify.compare("tflm", c_rand_fx, tflm_rand)),
-    }
+                                            f"{N_RANDOM} random inputs", "tflm", c_rand_fx, tflm_rand),
+    })
     for _, c in checks.values():
         console.print(c.line())
     verification = {key: require(_entry(label, c)) for key, (label, c) in checks.items()}
-    verification |= _informative(verify, c_rand, c_eval, ref_rand, tflm_rand, np.asarray(ctx.int8_out))
+    info = _compare(verify, gen, _informative(c_rand, c_eval, ref_rand, tflm_rand, np.asarray(ctx.int8_out)))
+    verification |= {key: {**_entry(f"{label} (informative)", c), "passed": None} for key, (label, c) in info.items()}
     acc = None if ctx.eval_y is None else float((c_eval.astype(np.int32).argmax(1) == np.asarray(ctx.eval_y)).mean())
     return {
         "c_engine": {

@@ -53,6 +53,8 @@ def litert_reference(tflite_path: Path, inputs: np.ndarray) -> np.ndarray:
 
     it = Interpreter(model_path=str(tflite_path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
     it.allocate_tensors()
+    if len(it.get_input_details()) > 1 or len(it.get_output_details()) > 1:
+        return _litert_packed(it, inputs)
     i_in, o = it.get_input_details()[0], it.get_output_details()[0]
     outs = []
     for x in inputs:
@@ -67,12 +69,49 @@ def tflm_reference(tflite_path: Path, inputs: np.ndarray) -> np.ndarray:
     from tflite_micro import runtime
 
     it = runtime.Interpreter.from_bytes(Path(tflite_path).read_bytes())
+    n_in, n_out = _io_counts(tflite_path)
+    if n_in > 1 or n_out > 1:
+        return _tflm_packed(it, inputs, n_in, n_out)
     shape = it.get_input_details(0)["shape"]
     outs = []
     for x in inputs:
         it.set_input(x.reshape(shape).astype(np.int8), 0)
         it.invoke()
         outs.append(np.asarray(it.get_output(0)).reshape(-1).copy())
+    return np.stack(outs)
+
+
+def _io_counts(tflite_path: Path) -> tuple[int, int]:
+    from edgecnn.codegen.tflite_reader import read_tflite
+
+    g = read_tflite(tflite_path)
+    return len(g.inputs), len(g.outputs)
+
+
+def _litert_packed(it, inputs: np.ndarray) -> np.ndarray:
+    """Several inputs or outputs: packed int8 inputs (N, sum of sizes) -> packed outputs (edgecnn/convert/multiio.py)."""
+    from edgecnn.convert.multiio import join, split
+
+    dins, douts = it.get_input_details(), it.get_output_details()
+    outs = []
+    for row in np.asarray(inputs).reshape(len(inputs), -1):
+        for d, part in zip(dins, split(row[None], [tuple(d["shape"]) for d in dins])):
+            it.set_tensor(d["index"], part.astype(np.int8))
+        it.invoke()
+        outs.append(join([it.get_tensor(d["index"]) for d in douts])[0])
+    return np.stack(outs)
+
+
+def _tflm_packed(it, inputs: np.ndarray, n_in: int, n_out: int) -> np.ndarray:
+    from edgecnn.convert.multiio import join, split
+
+    shapes = [tuple(it.get_input_details(i)["shape"]) for i in range(n_in)]
+    outs = []
+    for row in np.asarray(inputs).reshape(len(inputs), -1):
+        for i, part in enumerate(split(row[None], shapes)):
+            it.set_input(part.astype(np.int8), i)
+        it.invoke()
+        outs.append(join([np.asarray(it.get_output(i)) for i in range(n_out)])[0])
     return np.stack(outs)
 
 

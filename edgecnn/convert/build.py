@@ -11,13 +11,14 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edgecnn import __version__
 from edgecnn.console import console
 from edgecnn.convert import manifest as mf
 from edgecnn.convert import report
+from edgecnn.convert.multiio import check_target
 from edgecnn.convert.targets import TARGETS, BuildContext, build_function, expand, gate
 from edgecnn.errors import EdgecnnError
 from edgecnn.paths import shipped_model_dir
@@ -111,15 +112,14 @@ def build(req: BuildRequest) -> tuple[Path, dict]:
     # With --out given, an unwritable directory fails before TensorFlow loads.
     tmp = prepare_out(Path(req.out)) if req.out is not None else None
     try:
-        from edgecnn.convert import datasource, frontends, pivot
+        from edgecnn.convert import frontends
 
         src = frontends.load(model_path)
         console.print(f"model: {model_path} ({src.description})")
         metrics = read_metrics(model_path) if model_path.is_file() else {}
-        shape, out_shape, q_in = pivot.io_shapes(src)
-        fd = datasource.make_feed(src, shape, out_shape, q_in, dataset=req.dataset, data=req.data,
-                                  input_range=req.input_range, metrics=metrics,
-                                  calibration_samples=req.calibration_samples)
+        fd = _feed(src, req, metrics)
+        if fd.x is None:  # several inputs or outputs: the data options did not apply (fd.notes says so)
+            req, metrics = replace(req, dataset=None, data=None, input_range=None), {}
         for note in fd.notes:
             console.print(f"[yellow]{note}[/]")
         name = check_name(req.name or req.dataset or metrics.get("dataset") or _stem(model_path))
@@ -141,6 +141,20 @@ def build(req: BuildRequest) -> tuple[Path, dict]:
     return out, manifest
 
 
+def _feed(src, req: BuildRequest, metrics: dict):
+    """Calibration and evaluation data: datasource for one input and one output, else multiio's random feed."""
+    from edgecnn.convert import datasource, multiio, pivot
+
+    n_in, n_out = multiio.counts(src)
+    if n_in > 1 or n_out > 1:
+        return multiio.make_feed(src, n_in, n_out, dataset=req.dataset, data=req.data, input_range=req.input_range,
+                                 calibration_samples=req.calibration_samples)
+    shape, out_shape, q_in = pivot.io_shapes(src)
+    return datasource.make_feed(src, shape, out_shape, q_in, dataset=req.dataset, data=req.data,
+                                input_range=req.input_range, metrics=metrics,
+                                calibration_samples=req.calibration_samples)
+
+
 def _stem(path: Path) -> str:
     """A build name from a model path: its file or directory name without the suffix."""
     stem = Path(path).stem or "model"
@@ -157,6 +171,7 @@ def _build_into(tmp: Path, out: Path, req: BuildRequest, targets: list[str], src
 
     command = req.command or recorded_command(sys.argv[1:], out)
     pv = pivot.make(src, fd, console)
+    fd = fd if fd.x is not None else replace(fd, x=pv.x)
     tflite = pv.int8
     model_bytes = _source_bytes(src)
     model_sha = mf.sha256_bytes(model_bytes)
@@ -171,7 +186,8 @@ def _build_into(tmp: Path, out: Path, req: BuildRequest, targets: list[str], src
         ops=tflite.ops, labels=list(fd.labels), eval_x=fd.x, eval_y=fd.y, eval_description=fd.description,
         keras_out=pv.float_out, int8_out=pv.int8_out, command=command,
         provenance=provenance_comment(f"edgecnn {__version__}", model_sha, mf.sha256_bytes(tflite.data), command),
-        float_tflite=pv.float_tflite, input_range=fd.input_range)
+        float_tflite=pv.float_tflite, input_range=fd.input_range, q_ins=tflite.q_ins, q_outs=tflite.q_outs,
+        io_names=tflite.names)
     manifest = {
         "tool": {"name": "edgecnn", "version": __version__}, "command": command, "name": name,
         "targets": targets, "dataset": ctx.dataset,
@@ -181,9 +197,7 @@ def _build_into(tmp: Path, out: Path, req: BuildRequest, targets: list[str], src
                          "sha256": model_sha, "params": _params(src, pv.rows),
                          "macs": total_macs(pv.rows), "macs_from": "the int8 graph's ops (graphinfo.MACS)",
                          "quantizer": pv.quantizer},
-        "input": tflite.q_in.as_dict() | {"range": list(fd.input_range) if fd.input_range else None,
-                                          "range_source": fd.input_range_source},
-        "output": tflite.q_out.as_dict(), "ops": tflite.ops,
+        **_io_entries(tflite, fd), "ops": tflite.ops,
         "op_layers": [{"op": r.op, "layer": r.layer, "macs": r.macs} for r in pv.rows],
         "data": fd.as_dict() | {"path": None if req.data is None else recorded_path(req.data, out)},
         "calibration": None if fd.calib is None else {"samples": int(len(fd.calib)), "seed": CALIBRATION_SEED,
@@ -203,6 +217,18 @@ def _build_into(tmp: Path, out: Path, req: BuildRequest, targets: list[str], src
     return manifest
 
 
+def _io_entries(tflite, fd) -> dict:
+    """"input" and "output"; with several inputs or outputs, "inputs" and "outputs" (lists, model order)."""
+    if tflite.multi_io:
+        from edgecnn.convert.multiio import io_entries
+
+        return {"inputs": io_entries(tflite.q_ins, tflite.names[0]),
+                "outputs": io_entries(tflite.q_outs, tflite.names[1])}
+    return {"input": tflite.q_in.as_dict() | {"range": list(fd.input_range) if fd.input_range else None,
+                                              "range_source": fd.input_range_source},
+            "output": tflite.q_out.as_dict()}
+
+
 def _params(src, rows: list) -> int:
     """Trainable + other weights of the float Keras model, else the int8 graph's constant elements."""
     return int(src.keras.count_params()) if src.keras is not None else int(sum(r.params for r in rows))
@@ -219,7 +245,7 @@ def _run_targets(ctx: BuildContext, targets: list[str], manifest: dict, rows: li
     declared: dict[str, str] = {}
     failed = manifest["failed_targets"]
     for target in targets:
-        reason = gate(target, rows)
+        reason = gate(target, rows) or (check_target(target, TARGETS[target].multi_io) if ctx.multi_io else None)
         lacking = [dep for dep in TARGETS[target].requires if dep in failed]
         if lacking:
             reason = f"target {target}: needs {', '.join(lacking)}, which was not built"

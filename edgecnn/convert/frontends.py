@@ -107,21 +107,18 @@ def _load_with_suffix(path: Path, suffix: str, what: str):
 
 def _keras_source(path: Path, fmt: str, model) -> ModelSource:
     check_keras_io(model, path)
-    first = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"][:1]
+    first = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"][:1] if len(model.inputs) == 1 else []
     rescaling = bool(first) and type(first[0]).__name__ == "Rescaling"
     return ModelSource(path, fmt, FORMATS[fmt].description, keras=model, rescaling_input=rescaling)
 
 
 def check_keras_io(model, path: Path) -> None:
-    """One input and one output of fixed shape (batch aside); EdgecnnError otherwise."""
-    n_in, n_out = len(model.inputs), len(model.outputs)
-    if n_in != 1 or n_out != 1:
-        raise EdgecnnError(f"model {path} has {n_in} inputs and {n_out} outputs; edgecnn builds models with one "
-                           "input and one output (several inputs or outputs are not supported yet)")
-    shape = tuple(model.inputs[0].shape[1:])
-    if any(d is None for d in shape):
-        raise EdgecnnError(f"model {path} has input shape {(None, *shape)}; expected fixed sizes besides the batch "
-                           "(build the model with keras.Input(shape=(H, W, C)) or a fixed vector length)")
+    """Every input of fixed shape (batch aside); EdgecnnError otherwise. Several inputs/outputs are fine."""
+    for t in model.inputs:
+        shape = tuple(t.shape[1:])
+        if any(d is None for d in shape):
+            raise EdgecnnError(f"model {path} has input shape {(None, *shape)}; expected fixed sizes besides the "
+                               "batch (build the model with keras.Input(shape=(H, W, C)) or a fixed vector length)")
 
 
 def _load_keras(path: Path) -> ModelSource:
@@ -180,7 +177,8 @@ def _load_savedmodel(path: Path) -> ModelSource:
     outs = list(sig.structured_outputs)
     if len(specs) != 1 or len(outs) != 1:
         raise EdgecnnError(f"SavedModel {path} has {len(specs)} inputs and {len(outs)} outputs; edgecnn builds "
-                           "models with one input and one output")
+                           "SavedModels with one input and one output (for several, save the model as .keras, "
+                           "or convert it to a full-integer int8 .tflite)")
     shape = tuple(specs[0].shape[1:])
     if any(d is None for d in shape) or specs[0].dtype != tf.float32:
         raise EdgecnnError(f"SavedModel {path} input {specs[0].name}: {specs[0].dtype.name} {specs[0].shape}; "

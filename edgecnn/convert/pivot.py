@@ -30,6 +30,7 @@ class Pivot:
     float_out: np.ndarray | None  # (N, K) float reference outputs on feed.x; None without a float model
     int8_out: np.ndarray  # (N, K) int8 outputs of LiteRT's default kernels on feed.x
     quantizer: str  # how the int8 model was made
+    x: np.ndarray | None = None  # the evaluation inputs: feed.x, or packed random inputs (multiio.py)
 
 
 def io_shapes(src) -> tuple[tuple, tuple, object]:
@@ -74,6 +75,10 @@ def make(src, feed, console) -> Pivot:
     elif src.keras is not None:
         console.print(f"quantizing to int8, calibrating on {feed.calib_description}")
         data, how = quantize.to_int8_tflite(src.keras, feed.calib), "TensorFlow Lite converter, full-integer int8"
+    elif feed.x is None:
+        raise EdgecnnError(f"{src.path}: a float .tflite with several inputs or outputs cannot be quantized here "
+                           "(ai-edge-quantizer is given one input); convert the float model with TensorFlow's "
+                           "converter to a full-integer int8 .tflite, or pass the .keras model")
     else:
         console.print(f"quantizing the float .tflite to int8 with ai-edge-quantizer, calibrating on "
                       f"{feed.calib_description}")
@@ -81,6 +86,12 @@ def make(src, feed, console) -> Pivot:
     int8 = quantize.read_int8(data)
     rows = graphinfo.op_rows(data)
     graphinfo.check_dtypes(rows)
+    if feed.x is None:  # several inputs or outputs (multiio.py): random inputs, no float reference
+        from edgecnn.convert import multiio
+
+        x = multiio.random_inputs(int8.q_ins)
+        return Pivot(int8, rows, src.tflite if src.tflite_kind == "float" else None, None,
+                     runners.run_litert(data, x, "LiteRT int8"), how, x)
     if src.keras is not None:
         float_out = runners.run_keras(src.keras, feed.x)
     elif src.tflite_kind == "float":
@@ -88,4 +99,4 @@ def make(src, feed, console) -> Pivot:
     else:
         float_out = None
     int8_out = runners.run_litert(data, feed.x, "LiteRT int8")
-    return Pivot(int8, rows, src.tflite if src.tflite_kind == "float" else None, float_out, int8_out, how)
+    return Pivot(int8, rows, src.tflite if src.tflite_kind == "float" else None, float_out, int8_out, how, feed.x)

@@ -39,6 +39,13 @@ class Int8Model:
     q_in: TensorQuant
     q_out: TensorQuant
     ops: list[str]  # distinct builtin ops, sorted
+    q_ins: tuple = ()  # every input's TensorQuant, in the model's order (q_in is the first)
+    q_outs: tuple = ()  # every output's TensorQuant, in the model's order (q_out is the first)
+    names: tuple = ((), ())  # (input names, output names) as the .tflite names them
+
+    @property
+    def multi_io(self) -> bool:
+        return len(self.q_ins) > 1 or len(self.q_outs) > 1
 
 
 def int8_model(model, calib_x: np.ndarray) -> Int8Model:
@@ -48,10 +55,11 @@ def int8_model(model, calib_x: np.ndarray) -> Int8Model:
 
 def read_int8(data: bytes) -> Int8Model:
     """An int8 .tflite's input/output quantization and ops; EdgecnnError unless its I/O is int8."""
-    q_in, q_out = tflite_io(data)
+    q_ins, q_outs, names = tflite_io_all(data)
     ops = tflite_ops(data)
-    check_int8_io(q_in, q_out)
-    return Int8Model(data, q_in, q_out, ops)
+    for q in (*q_ins, *q_outs):
+        check_int8_io(q_ins[0], q)
+    return Int8Model(data, q_ins[0], q_outs[0], ops, tuple(q_ins), tuple(q_outs), names)
 
 
 def load_keras(path: Path):
@@ -68,8 +76,13 @@ def batch1_function(model):
     """A tf.function of the model at batch size 1 (inference mode), input named "image"."""
     import tensorflow as tf
 
-    spec = tf.TensorSpec((1, *model.input_shape[1:]), tf.float32, name="image")
-    return tf.function(lambda image: model(image, training=False), input_signature=[spec])
+    if len(model.inputs) == 1:
+        spec = tf.TensorSpec((1, *model.input_shape[1:]), tf.float32, name="image")
+        return tf.function(lambda image: model(image, training=False), input_signature=[spec])
+    # Several inputs: one argument each, in the model's order; zero-padded names, since the .tflite may
+    # order its inputs by name.
+    specs = [tf.TensorSpec((1, *t.shape[1:]), tf.float32, name=f"input_{i:03d}") for i, t in enumerate(model.inputs)]
+    return tf.function(lambda *xs: model(list(xs), training=False), input_signature=specs)
 
 
 def _converter(model):
@@ -91,25 +104,26 @@ def to_float_tflite(model) -> bytes:
 def to_int8_tflite(model, calib_x: np.ndarray) -> bytes:
     """Full-integer int8 .tflite: int8 input/output, per-channel weights, calibrated on calib_x.
 
-    calib_x: (N, ...) float32 calibration inputs in the model's input units (feed.py prepared them).
+    calib_x: (N, ...) float32 calibration inputs in the model's input units (feed.py prepared them);
+    for a model with several inputs, a list of such arrays, one per input in the model's order.
     """
     import tensorflow as tf
 
     from edgecnn.convert.runners import model_units
 
-    calib_x = model_units(calib_x)
+    calib = [model_units(x) for x in calib_x] if isinstance(calib_x, (list, tuple)) else [model_units(calib_x)]
     conv = _converter(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = tf.int8
     conv.inference_output_type = tf.int8
 
-    with task("calibrating", len(calib_x)) as advance:
+    with task("calibrating", len(calib[0])) as advance:
 
         def representative():
-            for x in calib_x:
+            for i in range(len(calib[0])):
                 advance()
-                yield [x[None].astype(np.float32)]
+                yield [x[i][None].astype(np.float32) for x in calib]
 
         conv.representative_dataset = representative
         try:
@@ -128,22 +142,28 @@ def tflite_ops(tflite: bytes) -> list[str]:
 
 
 def tflite_io(tflite: bytes) -> tuple[TensorQuant, TensorQuant]:
-    """Input and output shape, dtype and quantization of a .tflite model."""
+    """Input and output shape, dtype and quantization of a one-input, one-output .tflite model."""
+    q_ins, q_outs, _ = tflite_io_all(tflite)
+    if len(q_ins) != 1 or len(q_outs) != 1:
+        raise EdgecnnError(f"the .tflite has {len(q_ins)} inputs and {len(q_outs)} outputs; expected one input "
+                           "and one output here")
+    return q_ins[0], q_outs[0]
+
+
+def tflite_io_all(tflite: bytes) -> tuple[list[TensorQuant], list[TensorQuant], tuple]:
+    """(inputs, outputs, (input names, output names)) of a .tflite model, in the model's order."""
     from ai_edge_litert.interpreter import Interpreter
 
     with quiet():
         it = Interpreter(model_content=tflite)
 
-    n_in, n_out = len(it.get_input_details()), len(it.get_output_details())
-    if n_in != 1 or n_out != 1:
-        raise EdgecnnError(f"the .tflite has {n_in} inputs and {n_out} outputs; edgecnn builds models with one "
-                           "input and one output (several inputs or outputs are not supported yet)")
-
     def quant(d):
         scale, zp = d["quantization"]
         return TensorQuant(tuple(int(s) for s in d["shape"]), np.dtype(d["dtype"]).name, float(scale), int(zp))
 
-    return quant(it.get_input_details()[0]), quant(it.get_output_details()[0])
+    ins, outs = it.get_input_details(), it.get_output_details()
+    return [quant(d) for d in ins], [quant(d) for d in outs], (tuple(d["name"] for d in ins),
+                                                            tuple(d["name"] for d in outs))
 
 
 def check_int8_io(inp: TensorQuant, out: TensorQuant) -> None:
@@ -164,6 +184,11 @@ def build_target(ctx) -> dict:
 
     if ctx.model is None and ctx.float_tflite is None:
         why = "no float model (the source is an int8 .tflite); model_int8.tflite is the tflite artifact"
+        console.print(f"[cyan]tflite: model_float.tflite skipped:[/] {why}")
+        return {"skipped": {"model_float.tflite": why}}
+    if ctx.multi_io:
+        why = ("several inputs or outputs: the float model is not exported or verified yet; "
+               "model_int8.tflite is the tflite artifact")
         console.print(f"[cyan]tflite: model_float.tflite skipped:[/] {why}")
         return {"skipped": {"model_float.tflite": why}}
     if ctx.model is None:

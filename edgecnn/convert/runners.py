@@ -60,6 +60,8 @@ def run_litert(tflite: bytes, x: np.ndarray, label: str, reference_kernels: bool
     with quiet():  # LiteRT announces its XNNPACK delegate on stderr
         it = Interpreter(model_content=tflite, num_threads=1, experimental_op_resolver_type=resolver)
         it.allocate_tensors()
+    if len(it.get_input_details()) > 1 or len(it.get_output_details()) > 1:
+        return _run_litert_packed(it, x, label)
     din, dout = it.get_input_details()[0], it.get_output_details()[0]
     if din["dtype"] == np.int8:
         scale, zp = din["quantization"]
@@ -75,11 +77,46 @@ def run_litert(tflite: bytes, x: np.ndarray, label: str, reference_kernels: bool
     return _loop(label, x, one)
 
 
-def run_tflm(tflite: bytes, x: np.ndarray, q_in: TensorQuant, arena_bytes: int) -> np.ndarray:
-    """The tflite_micro interpreter (TFLM's kernels, compiled for the host) on int8 inputs."""
+def _quant(d: dict) -> TensorQuant:
+    scale, zp = d["quantization"]
+    return TensorQuant(tuple(int(s) for s in d["shape"]), np.dtype(d["dtype"]).name, float(scale), int(zp))
+
+
+def _run_litert_packed(it, x: np.ndarray, label: str) -> np.ndarray:
+    """Several inputs or outputs: packed inputs (multiio.py) in, packed outputs out; int8 models only."""
+    from edgecnn.convert import multiio
+
+    dins, douts = it.get_input_details(), it.get_output_details()
+    xs = multiio.quantize(x, [_quant(d) for d in dins]) if dins[0]["dtype"] == np.int8 else model_units(x)
+    shapes = [tuple(d["shape"]) for d in dins]
+
+    def one(row):
+        for d, part in zip(dins, multiio.split(row, shapes)):
+            it.set_tensor(d["index"], part.astype(d["dtype"]))
+        it.invoke()
+        return multiio.join([it.get_tensor(d["index"]) for d in douts])
+
+    return _loop(label, xs, one)
+
+
+def run_tflm(tflite: bytes, x: np.ndarray, q_in: TensorQuant, arena_bytes: int, q_ins=None, n_outputs: int = 1) -> np.ndarray:
+    """The tflite_micro interpreter (TFLM's kernels, compiled for the host) on int8 inputs.
+
+    With several inputs or outputs (q_ins: every input's TensorQuant), x and the result are packed (multiio.py).
+    """
     from tflite_micro import runtime
 
     it = runtime.Interpreter.from_bytes(tflite, arena_size=arena_bytes)
+    if q_ins is not None and (len(q_ins) > 1 or n_outputs > 1):
+        from edgecnn.convert import multiio
+
+        def packed(row):
+            for i, part in enumerate(multiio.split(row, [q.shape for q in q_ins])):
+                it.set_input(part, i)
+            it.invoke()
+            return multiio.join([it.get_output(i).copy() for i in range(n_outputs)])
+
+        return _loop("TFLM int8", multiio.quantize(x, q_ins), packed)
 
     def one(img):
         it.set_input(img, 0)

@@ -43,20 +43,21 @@ class Target:
     # builtin op (LiteRT itself; the ONNX exports, which tf2onnx converts op by op and the build verifies).
     ops: str | None = None
     runner: str = ""  # who runs the ops, for the op-list message
+    multi_io: bool = False  # builds models with several inputs or outputs (multiio.py)
 
 
 TARGETS: dict[str, Target] = {
     "tflite": Target("model_float.tflite and model_int8.tflite (LiteRT)",
-                     "edgecnn.convert.quantize:build_target"),
+                     "edgecnn.convert.quantize:build_target", multi_io=True),
     "tflite-micro": Target("tflite-micro/: model_data.h/.cc, model_ops.h, model_settings.h, main.cc",
                            "edgecnn.convert.tflm:build_target", ops="edgecnn.convert.layers:TFLM_OPS",
-                           runner="TFLM's MicroMutableOpResolver"),
+                           runner="TFLM's MicroMutableOpResolver", multi_io=True),
     "onnx": Target("model_float.onnx and model_int8.onnx (int8 QDQ)", "edgecnn.convert.onnx_export:build_target"),
     "ort": Target("model_int8.ort (onnxruntime mobile) + its reduced-operator config",
                   "edgecnn.convert.onnx_export:build_ort_target", requires=("onnx",)),
     "c": Target("c/: dependency-free C99 int8 engine (<name>_model.h/.c + kernels), verified on the host",
                 "edgecnn.codegen.target:build_target", ops="edgecnn.codegen.ops:OPS",
-                runner="the C engine (edgecnn/codegen/ops.py)"),
+                runner="the C engine (edgecnn/codegen/ops.py)", multi_io=True),
     "cmake": Target("cmake/<name>/: the C engine as a CMake library, an arm-none-eabi toolchain file, an example app",
                     "edgecnn.firmware.cmake:build_target", requires=("c",)),
     "arduino": Target("arduino/edgecnn_<name>/ (+ .zip): the C engine as an Arduino library with a classify sketch",
@@ -90,6 +91,15 @@ class BuildContext:
     float_tflite: bytes | None = None  # the source float .tflite (float .tflite front end)
     input_range: tuple[float, float] | None = None  # pixels [0, 255] map to this; None: not an image / unknown
     extra: dict = field(default_factory=dict)  # targets may leave values here for later targets
+    # Every input / output in the model's order, and their .tflite names. With several, eval_x,
+    # int8_out and keras_out (None) are packed (multiio.py) and labels is empty.
+    q_ins: tuple = ()
+    q_outs: tuple = ()
+    io_names: tuple = ((), ())
+
+    @property
+    def multi_io(self) -> bool:
+        return len(self.q_ins) > 1 or len(self.q_outs) > 1
 
 
 def target_names() -> list[str]:

@@ -61,31 +61,72 @@ def parse_c_array(source: str, symbol: str) -> bytes:
     return bytes(int(tok, 16) for tok in re.findall(r"0x([0-9a-fA-F]{2})", m.group(1)))
 
 
-def measure_arena(tflite: bytes, q_in: TensorQuant) -> Arena:
-    """Binary-search the smallest arena in which TFLM allocates and invokes the model."""
-    from tflite_micro import runtime
+# The search runs in a child process: at some arena sizes just below the minimum, TFLM aborts the
+# process (seen: "All temp buffers must be freed before calling ResetTempAllocations()") instead of
+# reporting a failed allocation. The child prints each probe; a size it died on counts as too small
+# and the search restarts without it.
+_SEARCH = """
+import json, sys
+import numpy as np
+from tflite_micro import runtime
+path, inputs, crashed = sys.argv[1], json.loads(sys.argv[2]), set(json.loads(sys.argv[3]))
+tflite = open(path, "rb").read()
+xs = [np.full(shape, zp, np.int8) for shape, zp in inputs]
+def works(size):
+    if size in crashed:
+        return False
+    print("try", size, flush=True)
+    try:
+        it = runtime.Interpreter.from_bytes(tflite, arena_size=size)
+        for i, x in enumerate(xs):
+            it.set_input(x, i)
+        it.invoke()
+        ok = True
+    except RuntimeError:
+        ok = False
+    print("done", size, flush=True)
+    return ok
+lo, hi = 0, 1 << 16
+while not works(hi):
+    lo, hi = hi, hi * 2
+    if hi > 1 << 28:
+        print("none", flush=True)
+        sys.exit(0)
+while hi - lo > 1:
+    mid = (lo + hi) // 2
+    lo, hi = (lo, mid) if works(mid) else (mid, hi)
+print("minimum", hi, flush=True)
+"""
+MAX_SEARCH_RESTARTS = 8
 
-    x = np.full(q_in.shape, q_in.zero_point, np.int8)
 
-    def works(size: int) -> bool:
-        try:
-            it = runtime.Interpreter.from_bytes(tflite, arena_size=size)
-            it.set_input(x, 0)
-            it.invoke()
-            return True
-        except RuntimeError:
-            return False
+def measure_arena(tflite: bytes, q_in: TensorQuant, q_ins=None) -> Arena:
+    """Binary-search the smallest arena in which TFLM allocates and invokes the model (q_ins: every input)."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
 
-    lo, hi = 0, 1 << 16
-    with quiet():  # TFLM reports each failed allocation on stderr; the search expects many
-        while not works(hi):
-            lo, hi = hi, hi * 2
-            if hi > 1 << 28:
+    inputs = json.dumps([[list(q.shape), q.zero_point] for q in (q_ins or (q_in,))])
+    crashed: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="edgecnn-arena-") as tmp:
+        path = Path(tmp) / "model.tflite"
+        path.write_bytes(tflite)
+        for _ in range(MAX_SEARCH_RESTARTS):
+            res = subprocess.run([sys.executable, "-c", _SEARCH, str(path), inputs, json.dumps(crashed)],
+                                 capture_output=True, text=True)
+            lines = res.stdout.split()
+            if "minimum" in lines:
+                return with_margin(int(lines[lines.index("minimum") + 1]))
+            if "none" in lines:
                 raise EdgecnnError("TFLM could not run the int8 model even with a 256 MiB arena")
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if works(mid) else (mid, hi)
-    return with_margin(hi)
+            tried = [int(lines[i + 1]) for i, w in enumerate(lines) if w == "try"]
+            finished = {int(lines[i + 1]) for i, w in enumerate(lines) if w == "done"}
+            if not tried or tried[-1] in finished:
+                tail = (res.stderr.strip().splitlines() or [f"exit status {res.returncode}"])[-1]
+                raise EdgecnnError(f"measuring the TFLM arena failed: {tail[:300]}")
+            crashed.append(tried[-1])
+    raise EdgecnnError(f"TFLM aborted at {len(crashed)} arena sizes ({crashed}) while measuring the arena")
 
 
 def with_margin(measured: int) -> Arena:
@@ -139,10 +180,23 @@ def render(cname: str, tflite: bytes, ops: list[str], q_in: TensorQuant, q_out: 
     }
     if len(labels) != q_out.shape[-1]:
         raise EdgecnnError(f"{len(labels)} class labels for a model with {q_out.shape[-1]} outputs")
+    return substitute(cname, TEMPLATES, values)
+
+
+def common_values(cname: str, tflite: bytes, ops: list[str], provenance: str) -> dict:
+    """The template values of model_data.h/.cc and model_ops.h, which do not depend on the model's I/O."""
+    calls = "\n".join(f"  if (resolver.{m}() != kTfLiteOk) return kTfLiteError;" for m in resolver_methods(ops))
+    return {"cname": cname, "tflite_name": "model_int8.tflite", "model_bytes": str(len(tflite)),
+            "array": c_array_body(tflite), "op_list": ", ".join(ops), "op_count": str(len(ops)),
+            "register_calls": calls, "provenance": provenance}
+
+
+def substitute(cname: str, names, values: dict, template_of=lambda name: name) -> dict[str, str]:
+    """{file name: text} of firmware_export/tflite-micro/<template_of(name)>.in filled with values."""
     out = {}
-    for name in TEMPLATES:
+    for name in names:
         guard = f"EDGECNN_{cname.upper()}_{name.upper().replace('.', '_')}_"
-        text = (FIRMWARE_DIR / "tflite-micro" / f"{name}.in").read_text()
+        text = (FIRMWARE_DIR / "tflite-micro" / f"{template_of(name)}.in").read_text()
         out[name] = string.Template(text).substitute(values, guard=guard)
     return out
 
@@ -178,7 +232,11 @@ def build_target(ctx) -> dict:
     from edgecnn.convert.runners import run_litert, run_tflm
     from edgecnn.convert.verify import CROSS_KERNEL_FRACTION, compare_int8, compile_checks, header_roundtrip, require
 
-    version = _tflm_version()
+    if ctx.multi_io:
+        from edgecnn.convert.tflm_multi import build_target as build_multi
+
+        return build_multi(ctx)
+    version = tflm_version()
     arena = measure_arena(ctx.tflite_int8, ctx.q_in)
     files = render(ctx.cname, ctx.tflite_int8, ctx.ops, ctx.q_in, ctx.q_out, ctx.labels, arena,
                    ctx.provenance, version, ctx.input_range)
@@ -217,7 +275,7 @@ def build_target(ctx) -> dict:
     }
 
 
-def _tflm_version() -> str:
+def tflm_version() -> str:
     from importlib.metadata import version
 
     return version("tflite-micro")

@@ -110,7 +110,11 @@ def placement(readelf: str, obj: Path, symbol: str, n_bytes: int) -> dict:
             "symbol_offset": sym["value"], "symbol_bytes": sym["size"], "passed": ok}
 
 
-def compile_checks(tflm_dir: Path, cname: str, n_bytes: int) -> dict:
+SETTINGS_USE = ("kTensorArenaSize + kInputSize + kInputZeroPoint + kOutputZeroPoint\n"
+                "      + static_cast<int>(kInputScale + kOutputScale) + (kCategoryLabels[0] != nullptr)")
+
+
+def compile_checks(tflm_dir: Path, cname: str, n_bytes: int, settings_use: str = SETTINGS_USE) -> dict:
     """Compile model_data.cc and a unit including model_settings.h / model_data.h with each compiler.
 
     model_ops.h and main.cc include TFLM headers, which are not part of this
@@ -130,8 +134,7 @@ def compile_checks(tflm_dir: Path, cname: str, n_bytes: int) -> dict:
         (work / "settings_check.cc").write_text(
             '#include "model_settings.h"\n#include "model_settings.h"\n#include "model_data.h"\n'
             "int edgecnn_settings_check() {\n"
-            "  return kTensorArenaSize + kInputSize + kInputZeroPoint + kOutputZeroPoint\n"
-            "      + static_cast<int>(kInputScale + kOutputScale) + (kCategoryLabels[0] != nullptr)\n"
+            "  return " + settings_use + "\n"
             "      + static_cast<int>(g_" + cname + "_model_data_size) + g_" + cname + "_model_data[0];\n}\n")
         for key, c in COMPILERS.items():
             if shutil.which(c["cxx"]) is None:

@@ -78,6 +78,8 @@ def test_json_has_every_field_for_every_runtime(cli_result, built):
             for key in ("flash_bytes", "ram_bytes", "instructions_per_inference", "mcu_images_checked"):
                 assert isinstance(row[key], int) and row[key] > 0, (name, key)
             assert row["mcu_output_mismatches_vs_c_host"] == 0
+            bounds = [row[f"cycles_per_inference_{k}"] for k in ("best", "estimate", "worst")]
+            assert row["instructions_per_inference"] < bounds[0] <= bounds[1] < bounds[2], bounds
             continue
         values = [row[k] for k in LATENCY_ORDER]
         assert all(isinstance(v, float) and v > 0 for v in values), (name, values)

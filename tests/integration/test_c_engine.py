@@ -188,7 +188,8 @@ def test_c_build_target_on_the_sample(mnist, tmp_path):
     q = type("Q", (), {"scale": gen.input_scale, "zero_point": gen.input_zero_point})()
     ctx = targets.BuildContext(out_dir=out, name="mnist", cname="mnist", dataset="mnist", model=None,
                                model_sha256="0" * 64, tflite_int8=path.read_bytes(), q_in=q, q_out=None, ops=[],
-                               labels=[str(i) for i in range(10)], eval_x=ev.x[:200], eval_y=ev.y[:200],
+                               labels=[str(i) for i in range(10)], eval_x=ev.x[:200].astype("float32") / 255.0,
+                               eval_y=ev.y[:200],
                                eval_description="200 shipped sample images", keras_out=None, int8_out=int8_out,
                                provenance="", command="edgecnn build --target c")
     entry = targets.build_function("c")(ctx)

@@ -26,11 +26,21 @@ FIXED_POINT_FC = ("-DEC_FC_FIXED_POINT_REQUANT",)  # TFLM's FULLY_CONNECTED roun
 TFLM_DIFFERS = {"activations_concat": ("RELU6", slice(3, 6))}
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+# QEMU runs (a few seconds each): the kernel families, hard float; the matrix model soft float too.
+QEMU_CASES = [(c, "hard") for c in testmodels.COMMON_CASES
+              if c.name in ("broadcast_add_sub_mul", "activations_concat", "mean_axes", "tanh", "resize_transpose_slice")]
+QEMU_CASES += [(testmodels.MATRIX_OPS_CASE, "soft")]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    d = tmp_path_factory.mktemp("common_op_models")
+    return {c.name: testmodels.build_case(c, d, seed=len(c.name)) for c in testmodels.COMMON_CASES}
 
 
 @pytest.mark.parametrize("case", testmodels.COMMON_CASES, ids=lambda c: c.name)
-def test_common_op_matches_litert_reference_and_tflm(case, tmp_path):
-    path = testmodels.build_case(case, tmp_path, seed=len(case.name))
+def test_common_op_matches_litert_reference_and_tflm(case, models, tmp_path):
+    path = models[case.name]
     ops = [op.opcode for op in read_tflite(path).operators]
     assert set(case.ops) <= set(ops), f"the converter emitted {ops}, expected {case.ops}"
     gen = generate(path, tmp_path / "c", "m")
@@ -63,3 +73,21 @@ def test_common_op_matches_litert_reference_and_tflm(case, tmp_path):
     assert len({r.tobytes() for r in ref}) > N_INPUTS // 2, "outputs barely vary: the check would prove little"
     if case.dynamic_batch:  # the converter's SHAPE -> STRIDED_SLICE -> PACK chain was folded away
         assert {"SHAPE", "PACK"} <= set(ops) and not {"SHAPE", "PACK", "STRIDED_SLICE"} & set(gen.ops), gen.ops
+
+
+@pytest.mark.parametrize("case,float_abi", QEMU_CASES, ids=lambda v: getattr(v, "name", v))
+def test_common_ops_on_cortex_m4_under_qemu(case, float_abi, models, tmp_path):
+    """The common-op kernels on QEMU's Cortex-M4 (hard float with the FPU on, and soft float):
+    every output byte equals the host engine's (plain reference kernels) on 12 inputs."""
+    from edgecnn.codegen import qemu
+
+    missing = qemu.missing_tools()
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)}")
+    gen = generate(models[case.name], tmp_path / "c", "m")
+    x = verify.random_inputs((1, *case.input_shape), 12, seed=len(case.name))
+    exe = hostrun.compile_host(gen, tmp_path / "ref" / "m", "gcc", "-O1", ("-DEC_REFERENCE_KERNELS",))
+    host = hostrun.run_host(exe, x, int(np.prod(gen.output_shape))).outputs
+    rep = qemu.check(gen, x, host, tmp_path / "fw", timeout_s=120, float_abi=float_abi)
+    print(f"{case.name} ({float_abi} float): {rep.instructions_per_inference} instructions per inference")
+    assert rep.passed and rep.n_images == len(x), rep.log[-1500:]

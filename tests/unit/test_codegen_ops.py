@@ -54,6 +54,10 @@ def _has_conv(case: testmodels.Case) -> bool:
     return bool({"CONV_2D", "DEPTHWISE_CONV_2D"} & set(case.ops))
 
 
+def _has_simd_kernel(case: testmodels.Case) -> bool:
+    return _has_conv(case) or bool({"FULLY_CONNECTED", "ADD"} & set(case.ops))
+
+
 @pytest.mark.parametrize("case", testmodels.CASES, ids=lambda c: c.name)
 def test_op_matches_litert_reference_and_tflm(case, models, tmp_path):
     path = models[case.name]
@@ -90,7 +94,7 @@ def test_requant_32_flag_is_set_where_it_holds(models, tmp_path):
     assert ".requant_32 = 1," in (gen.out_dir / "m_model.c").read_text()
 
 
-@pytest.mark.parametrize("case", [c for c in testmodels.CASES if _has_conv(c)], ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [c for c in testmodels.CASES if _has_simd_kernel(c)], ids=lambda c: c.name)
 def test_simd_kernels_on_cortex_m4_match_reference_kernels(case, models, tmp_path):
     """The SIMD kernels with the real DSP instructions (QEMU mps2-an386, -Os): every output byte
     equals the host's reference kernels on N_QEMU_INPUTS inputs (extremes included)."""

@@ -156,6 +156,28 @@ def test_c_round_double_matches_a_real_double_multiply(tmp_path):
     assert not mismatches, mismatches[:5]
 
 
+def test_c_round_double_near_ties_matches_a_real_double_multiply(tmp_path):
+    """Accumulators whose scaled value lies within a few units of k + 1/2: ec_mul_round_double's
+    fast path must hand these to the exact path (or get them right), for scales across the
+    fast path's range and beyond it."""
+    rng = np.random.default_rng(5)
+    accs, mants, exps = [], [], []
+    for _ in range(4000):
+        real = float(10.0 ** rng.uniform(-7, 0.5))
+        q, e = math.frexp(real)
+        k = int(rng.integers(-300, 300))
+        centre = (k + 0.5) / real
+        acc = int(np.clip(round(centre) + int(rng.integers(-2, 3)), -(2 ** 31) + 1, 2 ** 31 - 1))
+        accs.append(acc), mants.append(int(q * 2 ** 53)), exps.append(e - 53)
+    body = (_c_array("a", "int32_t", accs) + _c_array("m", "int64_t", mants) + _c_array("e", "int16_t", exps)
+            + f"    int i;\n    for (i = 0; i < {len(accs)}; ++i) "
+              "printf(\"%ld\\n\", (long)ec_mul_round_double(a[i], (uint64_t)m[i], e[i]));")
+    got = _run_c(tmp_path, body)
+    want = [round_double_py(a, m, e) for a, m, e in zip(accs, mants, exps)]
+    mismatches = [(a, m, e, g, w) for a, m, e, g, w in zip(accs, mants, exps, got, want) if g != w]
+    assert not mismatches, mismatches[:5]
+
+
 def test_c_requant_32_paths_match_tflite_rounding(tmp_path):
     """The fast kernel sets' requantization (ec_output_fast; the SIMD kernels' ec_rq_apply through
     the C emulation of SMMULR/SSAT) equals MultiplyByQuantizedMultiplier + clamp in the domain the

@@ -106,3 +106,61 @@ void ec_logistic_s8(const ec_sigmoid_params *p, const int8_t *in, int8_t *out)
         out[i] = (int8_t)r;
     }
 }
+
+/* int16 arithmetic of TFLite's reference HardSwish. */
+static int16_t ec_hs_sat16(int32_t v)
+{
+    return (int16_t)(v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
+}
+
+/* gemmlowp's SaturatingRoundingDoublingHighMul on int16. */
+static int16_t ec_hs_srdhm16(int16_t a, int16_t b)
+{
+    const int32_t ab = (int32_t)a * b;
+    const int32_t nudge = ab >= 0 ? (1 << 14) : (1 - (1 << 14));
+    if (a == b && a == -32768) {
+        return 32767;
+    }
+    return (int16_t)((ab + nudge) / (1 << 15)); /* C99 division truncates toward zero, as C++ */
+}
+
+/* TFLite's SaturatingDoublingHighMul on int16 (no rounding). */
+static int16_t ec_hs_sdhm16(int16_t a, int16_t b)
+{
+    if (a == b && a == -32768) {
+        return 32767;
+    }
+    return (int16_t)(((int32_t)a * b) / (1 << 15));
+}
+
+static int16_t ec_hs_rdbpot16(int16_t x, int exponent)
+{
+    const int32_t mask = (1 << exponent) - 1;
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (int16_t)((x >> exponent) + (remainder > threshold ? 1 : 0));
+}
+
+void ec_hard_swish_s8(const ec_hard_swish_params *p, const int8_t *in, int8_t *out)
+{
+    int32_t i;
+    for (i = 0; i < p->size; ++i) {
+        const int16_t hires = (int16_t)((in[i] - p->in_zero_point) * (1 << 7));
+        const int16_t preshift = ec_hs_srdhm16(hires, p->out_mult16);
+        int16_t reluish = hires;
+        int32_t o;
+        if (p->reluish_exp > 0) { /* left shift, saturating, all but the last bit first */
+            reluish = ec_hs_sat16((int32_t)reluish * (1 << (p->reluish_exp - 1)));
+        }
+        reluish = ec_hs_srdhm16(reluish, p->reluish_mult16);
+        if (p->reluish_exp > 0) {
+            reluish = ec_hs_sat16((int32_t)reluish * 2);
+        }
+        if (p->reluish_exp < 0) {
+            reluish = ec_hs_rdbpot16(reluish, -p->reluish_exp);
+        }
+        reluish = (int16_t)((reluish + (1 << 15)) >> 1); /* [-1, 1] -> [0, 1] */
+        o = ec_hs_rdbpot16(ec_hs_sdhm16(reluish, preshift), -p->out_exp) + p->out_zero_point;
+        out[i] = (int8_t)ec_clamp(o, -128, 127);
+    }
+}

@@ -5,10 +5,10 @@
 #include "ec_conv_common.h"
 #include "ec_simd.h"
 
-/* Channels up to which the block runs EC_PIXELS_MAX pixels per step (the
- * SIMD kernels then load each weight once for all of them), with their
- * intermediate vectors on the stack; wider blocks run pixel by pixel in the
- * arena scratch the planner reserved. */
+/* Channels up to which the block's batches of EC_PIXELS_MAX pixels (the
+ * SIMD kernels load each weight once for all of them) keep their
+ * intermediate vectors on the stack; wider blocks keep them in the arena
+ * scratch the planner reserved (fusion.py: EC_STACK_C, the same number). */
 #define EC_STACK_C 96
 
 typedef struct {
@@ -95,8 +95,9 @@ void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t
     } stack;
     int32_t *acc_max = stack.acc_max;
     const int on_stack = p->first->out_c <= EC_STACK_C && c_out <= EC_STACK_C;
-    /* Else one pixel at a time: first->out_c bytes of scratch with a pointwise stage, then c_out with a pool. */
-    int8_t *pix = on_stack ? stack.pix : scratch + (p->pointwise != NULL ? p->first->out_c : 0);
+    /* Else the batch in the scratch: EC_PIXELS_MAX x first->out_c bytes with a pointwise stage, then
+     * EC_PIXELS_MAX x c_out with a pool. */
+    int8_t *pix = on_stack ? stack.pix : scratch + (p->pointwise != NULL ? EC_PIXELS_MAX * p->first->out_c : 0);
     ec_pixel_batch b;
     int32_t i, pixels;
     int oy, ox, y, x, c, pooled;
@@ -104,7 +105,7 @@ void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t
     b.in = in;
     b.mid = on_stack ? stack_mid : scratch;
     b.n = 0;
-    b.max_n = on_stack ? EC_PIXELS_MAX : 1;
+    b.max_n = EC_PIXELS_MAX;
     if (pool == NULL) {
         pixels = (int32_t)last->out_h * last->out_w;
         for (i = 0; i < pixels; ++i) {

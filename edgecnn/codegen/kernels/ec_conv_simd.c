@@ -277,9 +277,112 @@ void ec_requant_max_simd(const ec_conv_params *p, const int32_t *acc_max, int8_t
     }
 }
 
+/* Reduction tiling, for receptive fields too long for col (conv with in_c % 4
+ * == 0, 1x1 conv with in_c % 4 == 0): col holds EC_CHUNK_GROUPS groups of the
+ * n pixels at a time, and the accumulators of EC_TILE_OC output channels stay
+ * in acc between chunks, so each chunk is expanded once per channel tile and
+ * each weight word still feeds the n pixels. */
+#define EC_CHUNK_GROUPS (EC_COL_WORDS / (2 * EC_SLOTS))
+#define EC_TILE_OC 64
+
+/* Groups [g0, g0 + cnt) of pixel (oy, ox)'s receptive field (in_c % 4 == 0) into col. */
+static void ec_im2col_part(const ec_conv_params *p, const int8_t *in, int oy, int ox, int g0, int cnt,
+                           uint32_t *col)
+{
+    const int iy0 = oy * p->stride_h - p->pad_top;
+    const int ix0 = ox * p->stride_w - p->pad_left;
+    const int per_tap = p->in_c >> 2; /* groups per (ky, kx) */
+    const uint32_t zero_point = ec_sxtb16((uint32_t)(uint8_t)(int8_t)(-p->in_offset) * 0x00010001u);
+    int pos = g0 / per_tap, off = g0 % per_tap, g;
+    while (cnt > 0) {
+        const int iy = iy0 + (pos / p->k_w) * p->dil_h;
+        const int ix = ix0 + (pos % p->k_w) * p->dil_w;
+        const int take = per_tap - off < cnt ? per_tap - off : cnt;
+        if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
+            col = ec_expand(in + ((int32_t)iy * p->in_w + ix) * p->in_c + 4 * off, take, col);
+        } else {
+            for (g = 0; g < take; ++g) {
+                col[0] = zero_point;
+                col[1] = zero_point;
+                col += 2 * EC_SLOTS;
+            }
+        }
+        cnt -= take;
+        off = 0;
+        ++pos;
+    }
+}
+
+/* The n pixels' accumulators of channel oc += the chunk's groups. */
+static void ec_mac_n(const uint32_t *col, const int8_t *w, int groups, int n, int32_t *acc)
+{
+    if (n == 4) {
+        ec_mac4(col, w, groups, acc);
+        return;
+    }
+    if (n >= 2) {
+        ec_mac2(col, w, groups, acc);
+    }
+    if (n & 1) {
+        acc[n - 1] = ec_mac1(col + 2 * (n - 1), w, groups, acc[n - 1]);
+    }
+}
+
+/* All output channels of n pixels, the reduction in chunks (see EC_CHUNK_GROUPS) through col
+ * (EC_COL_WORDS words);
+ * yx == NULL: a 1x1 conv on n consecutive pixel vectors. */
+static void ec_conv_tiled(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int32_t taps,
+                          uint32_t *col, int8_t *out, int32_t *acc_max)
+{
+    int32_t acc[EC_TILE_OC][EC_SLOTS];
+    const int groups = (int)(taps >> 2), out_c = p->out_c;
+    int oc0, g0, i, j;
+    for (oc0 = 0; oc0 < out_c; oc0 += EC_TILE_OC) {
+        const int noc = out_c - oc0 < EC_TILE_OC ? out_c - oc0 : EC_TILE_OC;
+        for (j = 0; j < noc; ++j) {
+            acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = p->eff_bias[oc0 + j];
+        }
+        for (g0 = 0; g0 < groups; g0 += EC_CHUNK_GROUPS) {
+            const int cnt = groups - g0 < EC_CHUNK_GROUPS ? groups - g0 : EC_CHUNK_GROUPS;
+            const int8_t *w = p->weights + (int32_t)oc0 * taps + 4 * g0;
+            for (i = 0; i < n; ++i) {
+                if (yx == NULL) {
+                    ec_expand(in + i * p->in_c + 4 * g0, cnt, col + 2 * i);
+                } else {
+                    ec_im2col_part(p, in, yx[2 * i], yx[2 * i + 1], g0, cnt, col + 2 * i);
+                }
+            }
+            for (j = 0; j < noc; ++j, w += taps) {
+                ec_mac_n(col, w, cnt, n, acc[j]);
+            }
+        }
+        for (j = 0; j < noc; ++j) {
+            if (acc_max == NULL) {
+                ec_store(p, acc[j], n, oc0 + j, out_c, out + oc0 + j);
+                continue;
+            }
+            for (i = 0; i < n; ++i) {
+                acc_max[oc0 + j] = acc[j][i] > acc_max[oc0 + j] ? acc[j][i] : acc_max[oc0 + j];
+            }
+        }
+    }
+}
+
+/* 1 if the receptive field fits col whole; 2 if it takes the reduction tiling. */
+static int ec_simd_path(const ec_conv_params *p, int32_t taps)
+{
+    if (p->eff_bias == NULL) {
+        return 0;
+    }
+    if (taps * EC_SLOTS / 2 <= EC_COL_WORDS) {
+        return 1;
+    }
+    return (p->in_c & 3) == 0 ? 2 : 0;
+}
+
 int ec_conv_simd_takes(const ec_conv_params *p, int32_t taps)
 {
-    return p->eff_bias != NULL && taps * EC_SLOTS / 2 <= EC_COL_WORDS;
+    return ec_simd_path(p, taps) != 0;
 }
 
 int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out,
@@ -289,8 +392,13 @@ int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *
     uint32_t col[EC_COL_WORDS];
     int8_t tail[EC_SLOTS][4];
     int i;
-    if (!ec_conv_simd_takes(p, taps) || n > EC_SLOTS) {
+    const int path = ec_simd_path(p, taps);
+    if (path == 0 || n > EC_SLOTS) {
         return 0;
+    }
+    if (path == 2) {
+        ec_conv_tiled(p, in, yx, n, taps, col, out, acc_max);
+        return 1;
     }
     for (i = 0; i < n; ++i) {
         ec_im2col(p, in, yx[2 * i], yx[2 * i + 1], col + 2 * i, tail[i]);
@@ -305,8 +413,13 @@ int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, i
     uint32_t col[EC_COL_WORDS];
     int8_t tail[EC_SLOTS][4];
     int i;
-    if (!ec_conv_simd_takes(p, in_c) || n > EC_SLOTS) {
+    const int path = ec_simd_path(p, in_c);
+    if (path == 0 || n > EC_SLOTS) {
         return 0;
+    }
+    if (path == 2) {
+        ec_conv_tiled(p, in, NULL, n, in_c, col, out, acc_max);
+        return 1;
     }
     for (i = 0; i < n; ++i) {
         int t;

@@ -1,18 +1,42 @@
 /* Fully connected, global mean, add, pad and copy. */
 #include "ec_kernels.h"
 #include "ec_fixedpoint.h"
+#include "ec_simd.h"
 
 static int ec_bitlen64(uint64_t x)
 {
+#if defined(__GNUC__)
+    return x == 0 ? 0 : 64 - __builtin_clzll(x); /* CLZ instead of up to 64 shifts */
+#else
     int n = 0;
     while (x != 0) {
         x >>= 1;
         ++n;
     }
     return n;
+#endif
 }
 
 #define EC_SAT_MAGNITUDE ((uint64_t)1 << 30) /* far outside int8 after any offset */
+
+/* The fast path of ec_mul_round_double, in 32-bit steps, for s = -(exp + 21)
+ * in [33, 53]: with q = |acc| * (mant >> 21) (one 32 x 32 -> 64 multiply),
+ * the exact product times 2^(exp + 21) lies in [q, q + |acc|), and the double
+ * multiply's rounding moves it by at most 2^-53 of itself, below 2^(s - 22)
+ * (< 2^31) while the result is below 2^29. With half added, the integer part
+ * is the high word shifted by s - 32; when the high word's fraction bits fh
+ * are neither 0 nor all ones, the interval (width < 2^32) cannot reach a
+ * multiple of 2^s, so that is the rounded result. Else (near a tie, or
+ * large) returns -1 and the exact path decides. */
+static int32_t ec_round_double_fast(uint32_t a, uint64_t mant, int s)
+{
+    const int s1 = s - 32;
+    const uint32_t mask = (1u << s1) - 1u;
+    const uint32_t hi = (uint32_t)(((uint64_t)a * (uint32_t)(mant >> 21)) >> 32) + (1u << (s1 - 1));
+    const uint32_t fh = hi & mask;
+    const uint32_t r = hi >> s1;
+    return (fh != 0u && fh != mask && r < (1u << 29)) ? (int32_t)r : -1;
+}
 
 /* The exact product (up to 84 bits) is rounded to 53 significant bits,
  * ties to even (the double multiply), then to an integer, ties away from
@@ -20,6 +44,13 @@ static int ec_bitlen64(uint64_t x)
 int32_t ec_mul_round_double(int32_t acc, uint64_t mant, int exp)
 {
     const uint64_t a = acc < 0 ? (uint64_t)(-(int64_t)acc) : (uint64_t)acc;
+    const int s = -(exp + 21);
+    if (s >= 33 && s <= 53) {
+        const int32_t fast = ec_round_double_fast((uint32_t)a, mant, s);
+        if (fast >= 0) {
+            return acc < 0 ? -fast : fast;
+        }
+    }
     const uint64_t t0 = a * (mant & 0xFFFFFFFFu);
     const uint64_t hi = a * (mant >> 32) + (t0 >> 32); /* product = hi * 2^32 + lo */
     const uint32_t lo = (uint32_t)t0;
@@ -49,12 +80,29 @@ int32_t ec_mul_round_double(int32_t acc, uint64_t mant, int exp)
     return acc < 0 ? -(int32_t)r : (int32_t)r;
 }
 
+/* acc (with the bias) of row o requantized as ec_fc_params says, plus the
+ * output offset, clamped. */
+int8_t ec_fc_requant(const ec_fc_params *p, int o, int32_t acc)
+{
+#ifdef EC_FC_FIXED_POINT_REQUANT
+    acc = ec_mbqm(acc, p->mult[o], p->shift[o]) + p->out_offset;
+#else
+    acc = ec_mul_round_double(acc, (uint64_t)p->real_mant[o], p->real_exp[o]) + p->out_offset;
+#endif
+    return (int8_t)ec_clamp(acc, p->act_min, p->act_max);
+}
+
 /* reference_integer_ops::FullyConnected(PerChannel): int32 accumulation
  * with the input offset, bias, requantization (see ec_fc_params), output
- * offset, clamp. */
+ * offset, clamp. The SIMD set takes over (ec_fc_simd.c). */
 void ec_fully_connected_s8(const ec_fc_params *p, const int8_t *in, int8_t *out)
 {
     int o, d;
+#ifdef EC_SIMD
+    if (ec_fully_connected_simd(p, in, out)) {
+        return;
+    }
+#endif
     for (o = 0; o < p->out_depth; ++o) {
         const int8_t *w = p->weights + (int32_t)o * p->in_depth;
         int32_t acc = 0;
@@ -64,12 +112,7 @@ void ec_fully_connected_s8(const ec_fc_params *p, const int8_t *in, int8_t *out)
         if (p->bias != NULL) {
             acc += p->bias[o];
         }
-#ifdef EC_FC_FIXED_POINT_REQUANT
-        acc = ec_mbqm(acc, p->mult[o], p->shift[o]) + p->out_offset;
-#else
-        acc = ec_mul_round_double(acc, (uint64_t)p->real_mant[o], p->real_exp[o]) + p->out_offset;
-#endif
-        out[o] = (int8_t)ec_clamp(acc, p->act_min, p->act_max);
+        out[o] = ec_fc_requant(p, o, acc);
     }
 }
 
@@ -95,6 +138,11 @@ void ec_mean_hw_s8(const ec_mean_params *p, const int8_t *in, int8_t *out)
 void ec_add_s8(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out)
 {
     int32_t i;
+#ifdef EC_SIMD
+    if (ec_add_simd(p, in1, in2, out)) { /* ec_eltwise_simd.c */
+        return;
+    }
+#endif
     for (i = 0; i < p->size; ++i) {
         const int32_t a = ec_shl_wrap(in1[i] + p->in1_offset, p->left_shift);
         const int32_t b = ec_shl_wrap(in2[i] + p->in2_offset, p->left_shift);

@@ -136,14 +136,14 @@ void ec_reduce_mean_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out)
     int32_t o, r;
     for (o = 0; o < p->out_size; ++o) {
         const int8_t *base = in + ec_axes_offset(p->keep_dims, p->keep_strides, o);
-        int32_t sum = 0;
+        int32_t sum = 0, v;
         for (r = 0; r < p->red_size; ++r) {
             sum += base[ec_axes_offset(p->red_dims, p->red_strides, r)];
         }
         if (p->thresholds == NULL) {
-            out[o] = (int8_t)(sum / p->red_size);
+            v = p->divide ? sum / p->red_size : sum;
         } else {
-            int32_t lo = 0, hi = 255; /* the number of thresholds <= sum, by bisection */
+            int32_t lo = 0, hi = p->n_thresholds; /* the number of thresholds <= sum, by bisection */
             while (lo < hi) {
                 const int32_t mid = (lo + hi) / 2;
                 if (p->thresholds[mid] <= sum) {
@@ -152,7 +152,8 @@ void ec_reduce_mean_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out)
                     hi = mid;
                 }
             }
-            out[o] = (int8_t)(lo - 128);
+            v = p->base + lo;
         }
+        out[o] = (int8_t)(((v + 128) & 255) - 128);
     }
 }

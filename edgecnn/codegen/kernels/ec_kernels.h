@@ -134,15 +134,18 @@ typedef struct {
     const int32_t *offsets;
 } ec_gather_params;
 
-/* REDUCE_MAX and MEAN over any axes: each output (kept axes) reduces the
- * reduced axes. MEAN: the sum of the raw values s, then out = s / red_size
- * (truncating, input and output share quantization: TFLite's integer Mean),
- * or, with thresholds (255 values, ascending), out = -128 + the number of
+/* REDUCE_MAX, MEAN and SUM over any axes: each output (kept axes) reduces
+ * the reduced axes. MEAN and SUM take the sum s of the raw values, then
+ * v = s / red_size (divide: TFLite's integer Mean, input and output sharing
+ * quantization) or v = s (SUM of the same quantization), or, with
+ * thresholds (n_thresholds ascending sums), v = base + the number of
  * thresholds <= s: TFLite's float QuantizedMeanOrSum is non-decreasing in s,
- * so the generator tabulates where each output value starts. */
+ * so the generator tabulates where each output value starts. The output is
+ * v wrapped to int8 (TFLite's SUM casts without clamping; MEAN's table clamps). */
 typedef struct {
     int32_t out_size, red_size;
     int32_t keep_dims[4], keep_strides[4], red_dims[4], red_strides[4];
+    int32_t divide, base, n_thresholds;
     const int32_t *thresholds;
 } ec_reduce_params;
 
@@ -154,6 +157,14 @@ typedef struct {
     int32_t in_zero_point, in_mult, in_shift, range_radius;
     int32_t is_tanh;
 } ec_sigmoid_params;
+
+/* HARD_SWISH with TFLite's int16 fixed-point reference arithmetic. */
+typedef struct {
+    int32_t size;
+    int32_t in_zero_point, out_zero_point;
+    int16_t out_mult16, reluish_mult16;
+    int32_t out_exp, reluish_exp;
+} ec_hard_swish_params;
 
 /* A fused block computed pixel by pixel, so that its intermediate tensors
  * never exist in full: a conv or depthwise conv, optionally followed by a
@@ -184,9 +195,19 @@ void ec_gather_axes_s8(const ec_gather_params *p, const int8_t *in, int8_t *out)
 void ec_reduce_max_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out);
 void ec_reduce_mean_s8(const ec_reduce_params *p, const int8_t *in, int8_t *out);
 void ec_logistic_s8(const ec_sigmoid_params *p, const int8_t *in, int8_t *out);
-/* scratch: first->out_c bytes if there is a pointwise stage, then the
- * block's output channels if there is a pool stage. */
+void ec_hard_swish_s8(const ec_hard_swish_params *p, const int8_t *in, int8_t *out);
+/* scratch (blocks with more than 96 channels): EC_PIXELS_MAX x first->out_c
+ * bytes if there is a pointwise stage, then EC_PIXELS_MAX x the block's output
+ * channels if there is a pool stage. */
 void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t *scratch);
+
+/* Requantization of a FULLY_CONNECTED row's accumulator (bias included) to the output. */
+int8_t ec_fc_requant(const ec_fc_params *p, int o, int32_t acc);
+/* The SIMD FULLY_CONNECTED (ec_fc_simd.c, only with EC_SIMD); returns 1 when it wrote out. */
+int ec_fully_connected_simd(const ec_fc_params *p, const int8_t *in, int8_t *out);
+
+/* The SIMD ADD (ec_eltwise_simd.c, only with EC_SIMD); returns 1 when it wrote out. */
+int ec_add_simd(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
 
 /* round((double)acc * s) for s = mant * 2^exp (mant < 2^53) without floating
  * point; magnitudes beyond 2^30 saturate. */

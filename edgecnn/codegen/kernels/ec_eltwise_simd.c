@@ -1,0 +1,79 @@
+/* SIMD elementwise ADD (cores with the DSP extension, or the C emulation of
+ * ec_simd.h with -DEC_SIMD_EMULATE): the same integers as ec_add_s8.
+ *
+ * TFLite's int8 ADD shifts each input (x + offset, at most 255 in magnitude)
+ * left by left_shift (20) and applies three MultiplyByQuantizedMultiplier.
+ Each input's scaled value depends only on its int8 value: two
+ * 256-entry tables hold them (computed with the reference arithmetic), so an
+ * element costs two table loads, one add and the output's multiply, shift
+ * and clamp. When the input shifts are right shifts (or 0) and left_shift <=
+ * 20, the scaled values stay below 2^28 in magnitude and their sum below 2^29,
+ * so the output's multiply is one SMMULR of the doubled sum (gemmlowp's
+ * doubling high multiply exactly, as in ec_requant_simd.h) and, for an output
+ * shift of at least 1 to the right, a rounding shift.
+ * Tensors below EC_ADD_TABLE_MIN elements keep the reference loop (the tables
+ * would cost more than they save). */
+#include "ec_kernels.h"
+#include "ec_fixedpoint.h"
+#include "ec_simd.h"
+
+#ifdef EC_SIMD
+
+#define EC_ADD_TABLE_MIN 1024
+
+typedef struct {
+    int32_t mult, half;
+    int right;
+} ec_rshift;
+
+static ec_rshift ec_rshift_make(int32_t mult, int32_t shift)
+{
+    ec_rshift r;
+    r.mult = mult;
+    r.right = (int)-shift;
+    r.half = (int32_t)(1u << (r.right - 1));
+    return r;
+}
+
+/* ec_mbqm(x, mult, -right) for |x| < 2^30 and right >= 1: SMMULR, then the
+ * rounding shift (ties away from zero: a negative value rounds with half - 1). */
+EC_ALWAYS_INLINE int32_t ec_rshift_apply(ec_rshift r, int32_t x)
+{
+    const int32_t h = ec_smmulr((int32_t)((uint32_t)x << 1), r.mult);
+    return (h + r.half + (h >> 31)) >> r.right;
+}
+
+/* table[v + 128] = ec_mbqm((v + offset) << left, mult, shift) for every int8 v (the reference arithmetic). */
+static void ec_add_table(int32_t offset, int left, int32_t mult, int32_t shift, int32_t *table)
+{
+    int v;
+    for (v = -128; v < 128; ++v) {
+        table[v + 128] = ec_mbqm(ec_shl_wrap(v + offset, left), mult, (int)shift);
+    }
+}
+
+int ec_add_simd(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out)
+{
+    int32_t t1[256], t2[256];
+    const int32_t *c1 = t1 + 128, *c2 = t2 + 128;
+    /* Locals: the stores to out could alias *p, which would make gcc reload every field. */
+    const int32_t size = p->size, out_off = p->out_offset, lo = p->act_min, hi = p->act_max;
+    ec_rshift ro;
+    int32_t i;
+    if (size < EC_ADD_TABLE_MIN || p->left_shift < 0 || p->left_shift > 20 || p->in1_shift > 0 ||
+        p->in2_shift > 0 || p->out_shift >= 0) {
+        return 0;
+    }
+    ec_add_table(p->in1_offset, (int)p->left_shift, p->in1_mult, p->in1_shift, t1);
+    ec_add_table(p->in2_offset, (int)p->left_shift, p->in2_mult, p->in2_shift, t2);
+    ro = ec_rshift_make(p->out_mult, p->out_shift);
+    for (i = 0; i < size; ++i) {
+        const int32_t r = ec_rshift_apply(ro, c1[in1[i]] + c2[in2[i]]) + out_off;
+        out[i] = (int8_t)ec_clamp(r, lo, hi);
+    }
+    return 1;
+}
+
+#else
+typedef int ec_eltwise_simd_unused; /* ISO C wants a translation unit to declare something */
+#endif /* EC_SIMD */
