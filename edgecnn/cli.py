@@ -109,12 +109,14 @@ def build_cmd(
     name: Optional[str] = typer.Option(None, "--name", help="Build name, used in C symbols (g_<name>_model_data); default: the data set."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory; default: build/<name>."),
     max_int8_drop: float = typer.Option(0.5, "--max-int8-drop", help="Warn when int8 top-1 falls more than this many percentage points below float."),
+    device_flash: Optional[int] = typer.Option(None, "--device-flash", help="Flash budget in bytes, drawn in report.html."),
+    device_ram: Optional[int] = typer.Option(None, "--device-ram", help="RAM budget in bytes, drawn in report.html."),
 ) -> None:
     """Quantize to int8 and export TFLite / TFLM / ONNX / ORT artifacts, each verified against real runtimes."""
     from edgecnn.convert.build import BuildRequest, build
 
     build(BuildRequest(tuple(target), model, dataset, calibration_samples, name, out, max_int8_drop,
-                       data=data, input_range=input_range))
+                       data=data, input_range=input_range, device_flash=device_flash, device_ram=device_ram))
 
 
 def _bench_runtimes_help() -> str:
@@ -135,11 +137,14 @@ def bench(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of the latency distributions."),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Evaluate on this data set (built-in or registered); default: the build's."),
     data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on this image folder or .npz; default: the build's data."),
+    device_flash: Optional[int] = typer.Option(None, "--device-flash", help="Flash budget in bytes, drawn in report.html."),
+    device_ram: Optional[int] = typer.Option(None, "--device-ram", help="RAM budget in bytes, drawn in report.html."),
 ) -> None:
-    """Size, latency, accuracy and agreement of every runtime on one build, side by side."""
+    """Size, latency, accuracy and agreement of every runtime on one build, side by side; updates report.html."""
     from edgecnn.bench import bench_command
 
-    bench_command(build, runs, warmup, runtime, threads, json_path, markdown, plot, dataset=dataset, data=data)
+    bench_command(build, runs, warmup, runtime, threads, json_path, markdown, plot, dataset=dataset, data=data,
+                  device=(device_flash, device_ram))
 
 
 @app.command("train")
@@ -164,10 +169,20 @@ def train(
 
 @app.command("inspect")
 def inspect(
-    model: Path = typer.Argument(..., help="A .keras, .h5, SavedModel directory or .tflite model (detected by content)."),
+    model: Path = typer.Argument(..., help="A .keras, .h5, SavedModel directory or .tflite model (detected by content), "
+                                 "or a build directory (with --layers)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    layers: bool = typer.Option(False, "--layers", help="Build directory: per-layer quantization error, runtime "
+                                "disagreement, MACs, weights, arena offset and live bytes."),
+    images: int = typer.Option(100, "--images", help="With --layers: evaluation images to run."),
+    cortex_m4: bool = typer.Option(False, "--cortex-m4", help="With --layers: count each layer's Cortex-M4 "
+                                   "instructions under QEMU."),
 ) -> None:
     """Per-layer table: output shape, params, MACs, int8 activation bytes, totals."""
+    if layers:
+        from edgecnn.insight.command import layers_command
+
+        return layers_command(model, as_json, images, cortex_m4)
     from edgecnn.summary import inspect_command
 
     inspect_command(model, as_json)

@@ -21,6 +21,7 @@ class LayerRow:
     params: int
     macs: int
     activation_bytes: int  # int8 output tensor bytes, batch 1
+    short_name: str = ""  # what the table shows; "" = name (TF tensor names are long, see short_tensor_name)
 
 
 def _macs_by_layer(model) -> dict[str, int]:
@@ -78,10 +79,29 @@ def as_dicts(rows: list[LayerRow]) -> list[dict]:
     return [asdict(r) | {"output_shape": list(r.output_shape)} for r in rows]
 
 
+# The part of a fused TF tensor name ("a/relu/Relu;a/bn/add;a/conv/convolution") naming the op's own layer.
+_OP_WORDS = {"CONV_2D": ("convolution", "conv2d"), "DEPTHWISE_CONV_2D": ("depthwise",), "FULLY_CONNECTED": ("matmul",),
+             "MAX_POOL_2D": ("maxpool",), "AVERAGE_POOL_2D": ("avgpool",), "MEAN": ("mean",), "SOFTMAX": ("softmax",),
+             "ADD": ("add",), "PAD": ("pad",), "RESHAPE": ("reshape", "flatten")}
+SHORT_NAME_MAX = 28
+
+
+def short_tensor_name(name: str, kind: str, index: int) -> str:
+    """'<op index> <layer>': the layer scope of the ';'-part whose TF op matches `kind` (else the first)."""
+    parts = [p for p in name.split(";") if p]
+    words = _OP_WORDS.get(kind, ())
+    own = next((p for p in parts if p.rsplit("/", 1)[-1].lower().startswith(words)), parts[0] if parts else name) \
+        if words else (parts[0] if parts else name)
+    scopes = own.split("/")
+    layer = scopes[-2] if len(scopes) >= 2 else scopes[0]
+    if len(layer) > SHORT_NAME_MAX:
+        layer = layer[:SHORT_NAME_MAX - 1] + "~"
+    return f"{index} {layer}"
+
+
 def tflite_rows(raw: bytes) -> list[LayerRow]:
     """One row per operator of a .tflite model (op, the Keras layer it came from, MACs)."""
     from edgecnn.convert.graphinfo import op_rows
-
     rows = []
     for r in op_rows(raw):
         nbytes = int(np.prod(r.output_shape)) * np.dtype(r.output_dtype).itemsize
@@ -115,14 +135,15 @@ def inspect_command(path, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"model": str(path), "layers": as_dicts(rows), "totals": tot}, indent=2))
         return
-    table = Table(title=f"{path}", show_footer=True)
+    table = Table(title=f"{path}", show_footer=True, caption="act. bytes: int8 output tensor, batch 1"
+                  + ("; full tensor names: --json" if any(r.short_name for r in rows) else ""))
     table.add_column("layer", footer="total", overflow="fold")
     table.add_column("kind")
     table.add_column("output shape")
     table.add_column("params", justify="right", footer=f"{tot['params']:,}")
     table.add_column("MACs", justify="right", footer=f"{tot['macs']:,}")
-    table.add_column("act. bytes (int8)", justify="right", footer=f"max {tot['activation_bytes_max']:,}")
+    table.add_column("act. bytes", justify="right", footer=f"max {tot['activation_bytes_max']:,}")
     for r in rows:
-        table.add_row(r.name, r.kind, "x".join(map(str, r.output_shape)), f"{r.params:,}", f"{r.macs:,}",
+        table.add_row(r.short_name or r.name, r.kind, "x".join(map(str, r.output_shape)), f"{r.params:,}", f"{r.macs:,}",
                       f"{r.activation_bytes:,}")
     Console().print(table)

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gcc g++ clang make binutils gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+APT_PACKAGES=(gcc g++ clang make binutils cmake gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm chromium
               dataset-fashion-mnist)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -37,6 +37,7 @@ class GenerateResult:
     model_sha256: str
     fused: bool
     call_macs: tuple[int, ...] = ()  # MACs of each kernel call, in the order of `calls`
+    call_infos: tuple = ()  # layerinfo.CallInfo per call: output place, live arena bytes, weights
     # Several inputs or outputs: one emit_multi.Port each (invoke takes input0.., output0..); else ().
     inputs: tuple = ()
     outputs: tuple = ()
@@ -56,16 +57,19 @@ def c_name(name: str) -> str:
 
 
 def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, command: str | None = None,
-             input_range: tuple[float, float] | None = None) -> GenerateResult:
+             input_range: tuple[float, float] | None = None, input_reference=None) -> GenerateResult:
     """Write the C engine for an int8 .tflite model into `out_dir`.
 
     labels: class names for the header (may be empty). fuse: compute
     conv [-> 1x1 conv] [-> max pool] blocks pixel by pixel (smaller arena,
     same output). command: the command line recorded in the provenance. input_range: the
-    (lo, hi) pixels map to, written to the header (None: not an image input / not known).
+    (lo, hi) pixels map to, written to the header (None: not an image input / not known);
+    with a range the engine also gets `<name>_input_from_u8`, integer-only and bit-identical
+    to input_reference, the build's Python quantization uint8 (256,) -> int8 (256,)
+    (default: inputmap.float_path).
     """
     from edgecnn import __version__
-    from edgecnn.codegen import emit, fold, fusion, ops, planner
+    from edgecnn.codegen import emit, fold, fusion, inputmap, layerinfo, ops, planner
     from edgecnn.codegen.tflite_reader import read_tflite
 
     prefix = c_name(name)
@@ -85,11 +89,13 @@ def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, c
     facts = emit.ModelFacts(prefix, prov(f"{prefix}_model: API of the generated int8 inference engine."),
                             t_in.shape, t_out.shape, float(t_in.scale[0]), int(t_in.zero_point[0]),
                             float(t_out.scale[0]), int(t_out.zero_point[0]), tuple(str(s) for s in labels),
-                            plan.arena_bytes, weights_bytes, macs, input_range)
+                            plan.arena_bytes, weights_bytes, macs, input_range,
+                            None if input_range is None else
+                            inputmap.input_map(float(t_in.scale[0]), int(t_in.zero_point[0]), input_range, input_reference))
     if len(graph.inputs) > 1 or len(graph.outputs) > 1:
         from edgecnn.codegen import emit_multi
 
-        facts = emit.ModelFacts(**{**facts.__dict__, "labels": (), "input_range": None,
+        facts = emit.ModelFacts(**{**facts.__dict__, "labels": (), "input_range": None, "input_map": None,
                                    "inputs": emit_multi.ports(graph, graph.inputs),
                                    "outputs": emit_multi.ports(graph, graph.outputs)})
     out = Path(out_dir)
@@ -106,7 +112,8 @@ def generate(tflite_path, out_dir, name: str, *, labels=(), fuse: bool = True, c
                           weights_bytes, macs, tuple(sorted({op.opcode for op in graph.operators})),
                           tuple(f"{c.kernel or 'alias'}({'+'.join(c.ops)})" for c in calls), t_in.shape, t_out.shape,
                           facts.input_scale, facts.input_zero_point, facts.output_scale, facts.output_zero_point,
-                          graph.sha256, fuse, tuple(c.macs for c in calls), facts.inputs, facts.outputs)
+                          graph.sha256, fuse, tuple(c.macs for c in calls), layerinfo.call_infos(graph, calls, plan),
+                          facts.inputs, facts.outputs)
 
 
 def _header(facts) -> str:

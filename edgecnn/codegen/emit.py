@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgecnn.codegen import inputmap
 from edgecnn.codegen.ir import ConstRef, CStruct, Lowered, StructRef
 from edgecnn.codegen.planner import Plan
 from edgecnn.codegen.tflite_reader import Graph
@@ -26,6 +27,7 @@ class ModelFacts:
     weights_bytes: int
     macs: int
     input_range: tuple[float, float] | None = None  # pixel [0, 255] -> this range; None: not an image / unknown
+    input_map: object = None  # inputmap.InputMap: writes <name>_input_from_u8 when given
     # Several inputs or outputs (emit_multi.py): one emit_multi.Port per tensor, in the model's order; else ().
     inputs: tuple = ()
     outputs: tuple = ()
@@ -103,6 +105,7 @@ def header(f: ModelFacts) -> str:
             f"#define {N}_INPUT_SCALE {float(np.float32(f.input_scale))!r}f\n#define {N}_INPUT_ZERO_POINT ({f.input_zero_point})\n"
             f"#define {N}_OUTPUT_SCALE {float(np.float32(f.output_scale))!r}f\n#define {N}_OUTPUT_ZERO_POINT ({f.output_zero_point})\n"
             + _range_lines(f) + "\n"
+            + (inputmap.header_text(n, f.input_map) if f.input_map else "") +
             f"/* Static activation arena (caller's input and output buffers excluded). */\n"
             f"#define {N}_ARENA_BYTES {f.arena_bytes}\n/* Constant data in flash: weights, biases, multipliers, shifts. */\n"
             f"#define {N}_WEIGHTS_BYTES {f.weights_bytes}\n#define {N}_MACS {f.macs}\n"
@@ -124,6 +127,8 @@ def _helpers(f: ModelFacts) -> str:
     if f.labels:
         labels = (f"const char *const {n}_labels[{N}_NUM_LABELS] = {{\n"
                   + "".join(f"    {_c_string(s)},\n" for s in f.labels) + "};\n\n")
+    if f.input_map:
+        labels += inputmap.source_text(n, f.input_map)
     return (labels + f"int {n}_top1(const int8_t *output)\n{{\n    int i, best = 0;\n"
             f"    for (i = 1; i < {N}_OUTPUT_SIZE; ++i) {{\n        if (output[i] > output[best]) {{\n"
             "            best = i;\n        }\n    }\n    return best;\n}\n\n"

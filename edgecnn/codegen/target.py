@@ -68,6 +68,15 @@ def _compare(verify, gen, checks: dict) -> dict:
             for key, (label, r, got, ref) in checks.items() for i, (p, c) in enumerate(zip(gen.outputs, cols))}
 
 
+def _pixel_reference(ctx):
+    """The build's own pixel -> int8 path (feed.py), which <name>_input_from_u8 must reproduce."""
+    from edgecnn.convert.feed import quantize, to_model_units
+
+    if ctx.input_range is None:
+        return None
+    return lambda p: quantize(to_model_units(p, ctx.input_range), ctx.q_in.scale, ctx.q_in.zero_point).reshape(-1)
+
+
 def build_target(ctx) -> dict:
     """Write ctx.out_dir/c/ (engine + kernels), compile it, compare it; returns manifest entries."""
     from edgecnn.codegen import generate, hostrun, verify
@@ -76,7 +85,8 @@ def build_target(ctx) -> dict:
 
     tflite = ctx.out_dir / "model_int8.tflite"
     gen = generate(tflite, ctx.out_dir / "c", ctx.cname, labels=ctx.labels, command=ctx.command,
-                   input_range=ctx.input_range)
+                   input_range=ctx.input_range, input_reference=_pixel_reference(ctx))
+    ctx.extra["c_generate"] = gen  # for the exports that package this engine (edgecnn/firmware/)
     console.print(f"C engine: arena {gen.arena_bytes} B, weights {gen.weights_bytes} B, {len(gen.calls)} kernel calls")
     x_eval, in_shape, k = _packing(ctx, gen, to_int8)
     x_rand = verify.random_inputs(in_shape, N_RANDOM, RANDOM_SEED)

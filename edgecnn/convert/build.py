@@ -43,6 +43,8 @@ class BuildRequest:
     command: str | None = None
     data: Path | None = None  # --data PATH: image folder or .npz for calibration and evaluation
     input_range: str | None = None  # --input-range "0,1" | "0,255" | "-1,1"
+    device_flash: int | None = None  # bytes, for the report's flash bar
+    device_ram: int | None = None
 
 
 def resolve_model_path(model: Path | None) -> Path:
@@ -103,6 +105,9 @@ def build(req: BuildRequest) -> tuple[Path, dict]:
         raise EdgecnnError(f"--calibration-samples {req.calibration_samples}: expected at least 1")
     if req.name is not None:
         check_name(req.name)
+    from edgecnn.htmlreport.collect import device_budget
+
+    device_budget(req.device_flash, req.device_ram)  # a bad budget fails before any work
     model_path = resolve_model_path(req.model)
     # With --out given, an unwritable directory fails before TensorFlow loads.
     tmp = prepare_out(Path(req.out)) if req.out is not None else None
@@ -204,7 +209,12 @@ def _build_into(tmp: Path, out: Path, req: BuildRequest, targets: list[str], src
     }
     if not src.has_float:
         manifest["skipped"]["model_float.*"] = FLOAT_ARTIFACTS_WHY
-    return _run_targets(ctx, targets, manifest, pv.rows)
+    manifest = _run_targets(ctx, targets, manifest, pv.rows)
+    from edgecnn import htmlreport
+    from edgecnn.htmlreport import collect
+
+    htmlreport.write(tmp, manifest, collect.at_build(ctx, collect.device_budget(req.device_flash, req.device_ram)))
+    return manifest
 
 
 def _io_entries(tflite, fd) -> dict:

@@ -58,6 +58,10 @@ TARGETS: dict[str, Target] = {
     "c": Target("c/: dependency-free C99 int8 engine (<name>_model.h/.c + kernels), verified on the host",
                 "edgecnn.codegen.target:build_target", ops="edgecnn.codegen.ops:OPS",
                 runner="the C engine (edgecnn/codegen/ops.py)", multi_io=True),
+    "cmake": Target("cmake/<name>/: the C engine as a CMake library, an arm-none-eabi toolchain file, an example app",
+                    "edgecnn.firmware.cmake:build_target", requires=("c",)),
+    "arduino": Target("arduino/edgecnn_<name>/ (+ .zip): the C engine as an Arduino library with a classify sketch",
+                      "edgecnn.firmware.arduino:build_target", requires=("c",)),
 }
 ALL = "all"
 

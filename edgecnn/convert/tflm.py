@@ -243,6 +243,12 @@ def build_target(ctx) -> dict:
                    ctx.provenance, version, ctx.input_range)
     write(ctx.out_dir, files)
     d = ctx.out_dir / "tflite-micro"
+    from edgecnn.firmware.tflm_cmake import write_build_files
+
+    write_build_files(d, ctx.cname, ctx.provenance, {"model_bytes": str(len(ctx.tflite_int8)), "op_count": str(len(ctx.ops)),
+                      "op_list": ", ".join(ctx.ops), "arena_total": str(arena.total_bytes),
+                      "arena_measured": str(arena.measured_bytes), "arena_margin": str(arena.margin_bytes),
+                      "tflm_version": version})
     roundtrip = require(header_roundtrip(d / "model_data.cc", f"g_{ctx.cname}_model_data", ctx.tflite_int8))
     # The measured minimum, not the header's size with margin: every evaluation image must run in it.
     got = run_tflm(ctx.tflite_int8, ctx.eval_x, ctx.q_in, arena.measured_bytes)
