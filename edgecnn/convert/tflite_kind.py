@@ -68,8 +68,8 @@ def validate(raw: bytes, where: str) -> None:
     if aborted:
         raise EdgecnnError(f"{where}: LiteRT's kernels abort the process while preparing the model's ops "
                            f"({aborted}); TFLM's kernels make the same checks. Typical cause: a tensor scale "
-                           "out of the kernels' range (e.g. SOFTMAX on logits of huge magnitude, as from "
-                           "untrained weights); check the float model's outputs and the calibration data")
+                           "outside the kernels' range, e.g. SOFTMAX on logits whose range is near zero (an "
+                           "untrained or collapsed model); check the float model's outputs and the calibration data")
     try:
         with quiet():  # prepare every op with both kernel sets the build runs (known not to abort now)
             for resolver in (OpResolverType.AUTO, OpResolverType.BUILTIN_REF):
