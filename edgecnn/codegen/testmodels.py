@@ -120,6 +120,86 @@ def _space_depth(L, x):
 UNSUPPORTED = Case("space_depth_split", ("SPACE_TO_DEPTH", "SPLIT"), (6, 4, 2), _space_depth)
 
 
+def _c1(L, x, n=4, k=1):
+    return L.Conv2D(n, k, padding="same")(x)
+
+
+def _broadcast_arith(L, x):
+    a = _c1(L, x)
+    g = L.GlobalAveragePooling2D(keepdims=True)(_c1(L, x, 4, 3))  # (1, 1, 4): broadcast over H, W
+    return L.Multiply()([L.Add()([a, g]), L.Subtract()([g, a])])
+
+
+def _max_min(L, x):
+    a, b = _c1(L, x), _c1(L, x, 4, 3)
+    return L.Minimum()([L.Maximum()([a, b]), _c1(L, x)])
+
+
+def _activations_concat(L, x):
+    # Standalone activations (nothing to fuse into), joined along channels.
+    return L.Concatenate()([L.ReLU()(x), L.ReLU(max_value=6.0)(x), L.LeakyReLU(negative_slope=0.15)(x), _c1(L, x, 3)])
+
+
+def _conv1d_causal(L, x):
+    # Conv1D is RESHAPE -> CONV_2D -> RESHAPE, causal padding a 3-D PAD; expand_dims / squeeze around
+    # a 2-D conv give EXPAND_DIMS and SQUEEZE.
+    import keras
+
+    y = L.Conv1D(5, 3, padding="causal", activation="relu")(L.Conv1D(4, 3, padding="same")(x))
+    y = L.Conv2D(4, (3, 1), padding="same")(L.Lambda(lambda v: keras.ops.expand_dims(v, 2))(y))
+    return L.Lambda(lambda v: keras.ops.squeeze(v, 2))(y)
+
+
+def _movement(L, x):
+    up = L.Resizing(9, 11, interpolation="nearest")(_c1(L, x))  # RESIZE_NEAREST_NEIGHBOR
+    t = L.Permute((2, 1, 3))(up)  # TRANSPOSE
+    return L.Lambda(lambda v: v[:, 1:8:2, ::3, 1:])(t)  # STRIDED_SLICE
+
+
+def _prelu_reduce_max(L, x):
+    import keras
+
+    p = L.PReLU(shared_axes=[1, 2])(_c1(L, x, 6, 3))
+    return L.Lambda(lambda v: keras.ops.max(v, axis=(1, 3), keepdims=False))(p)
+
+
+def _mean_axes(L, x):
+    import keras
+
+    y = _c1(L, x, 5, 3)
+    a = L.Lambda(lambda v: keras.ops.mean(v, axis=1))(y)  # (1, W, 5)
+    b = L.Lambda(lambda v: keras.ops.mean(v, axis=2))(y)  # (1, H, 5), H = W
+    return L.Concatenate()([a, b])
+
+
+def _quantize_concat(L, x):
+    # x joins two concatenations of very different ranges: one of them needs x requantized.
+    wide = L.Concatenate()([x, L.Rescaling(12.0)(_c1(L, x, 3, 3))])
+    narrow = L.Concatenate()([x, _c1(L, x, 3)])
+    return L.Add()([wide, narrow])
+
+
+# The common ops (lowering_common.py, lowering_gather.py, fold.py): one model per family.
+COMMON_CASES: tuple[Case, ...] = (
+    Case("broadcast_add_sub_mul", ("ADD", "SUB", "MUL"), (6, 7, 3), _broadcast_arith),
+    Case("maximum_minimum", ("MAXIMUM", "MINIMUM"), (5, 6, 3), _max_min),
+    Case("activations_concat", ("RELU", "RELU6", "LEAKY_RELU", "CONCATENATION"), (5, 7, 3), _activations_concat),
+    Case("conv1d_causal_pad", ("PAD", "RESHAPE"), (17, 3), _conv1d_causal),
+    Case("resize_transpose_slice", ("RESIZE_NEAREST_NEIGHBOR", "TRANSPOSE", "STRIDED_SLICE"), (4, 5, 3), _movement),
+    Case("prelu_reduce_max", ("PRELU", "REDUCE_MAX"), (5, 6, 2), _prelu_reduce_max),
+    Case("mean_axes", ("MEAN", "CONCATENATION"), (6, 6, 3), _mean_axes),
+    # The model input joined with a conv output: the converter requantizes the input (int8 QUANTIZE).
+    Case("quantize_concat", ("QUANTIZE", "CONCATENATION"), (5, 6, 3), _quantize_concat),
+    Case("logistic", ("LOGISTIC",), (5, 6, 3), lambda L, x: L.Activation("sigmoid")(_c1(L, x, 4, 3))),
+    Case("tanh", ("TANH",), (5, 6, 3), lambda L, x: L.Activation("tanh")(_c1(L, x, 4, 3))),
+    Case("hard_swish", ("HARD_SWISH",), (5, 6, 3), lambda L, x: L.Activation("hard_swish")(_c1(L, x, 4, 3))),
+    Case("flatten_dynamic_batch", ("RESHAPE", "FULLY_CONNECTED"), (6, 5, 2),
+         lambda L, x: L.Dense(7)(L.Flatten()(_c1(L, x, 3, 3))), dynamic_batch=True),
+)
+
+MATRIX_OPS_CASE = COMMON_CASES[0]
+
+
 def case(name: str) -> Case:
     return next(c for c in CASES if c.name == name)
 
