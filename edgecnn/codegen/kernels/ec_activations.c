@@ -5,33 +5,6 @@
 #include "ec_fixedpoint.h"
 #include "ec_kernels.h"
 
-/* gemmlowp's SaturatingRoundingMultiplyByPOT for a positive exponent. */
-static int32_t ec_act_sat_shl(int32_t x, int n)
-{
-    const int32_t threshold = (int32_t)(((int64_t)1 << (31 - n)) - 1);
-    if (x > threshold) {
-        return INT32_MAX;
-    }
-    if (x < -threshold) {
-        return INT32_MIN;
-    }
-    return ec_shl_wrap(x, n);
-}
-
-/* exp(a) for a in [-1/4, 0), Q0.31 in and out. */
-static int32_t ec_act_exp_quarter(int32_t a)
-{
-    const int32_t exp_minus_one_eighth = 1895147668;
-    const int32_t one_third = 715827883;
-    const int32_t x = ec_add_wrap(a, (int32_t)1 << 28);
-    const int32_t x2 = ec_srdhm(x, x);
-    const int32_t x3 = ec_srdhm(x2, x);
-    const int32_t x4 = ec_srdhm(x2, x2);
-    const int32_t x4_over_4 = ec_rdbpot(x4, 2);
-    const int32_t poly = ec_rdbpot(ec_add_wrap(ec_srdhm(ec_add_wrap(x4_over_4, x3), one_third), x2), 1);
-    return ec_add_wrap(exp_minus_one_eighth, ec_srdhm(exp_minus_one_eighth, ec_add_wrap(x, poly)));
-}
-
 /* exp(a) for a <= 0 with int_bits integer bits (4 or 5), result Q0.31:
  * gemmlowp's exp_on_negative_values. */
 static int32_t ec_act_exp_negative(int32_t a, int int_bits)
@@ -41,7 +14,7 @@ static int32_t ec_act_exp_negative(int32_t a, int int_bits)
     const int32_t one_quarter = (int32_t)1 << (frac - 2);
     const int32_t a_mod_quarter_minus_quarter = ec_sub_wrap(a & (one_quarter - 1), one_quarter);
     const int32_t remainder = ec_sub_wrap(a_mod_quarter_minus_quarter, a);
-    int32_t result = ec_act_exp_quarter(ec_act_sat_shl(a_mod_quarter_minus_quarter, int_bits));
+    int32_t result = ec_exp_quarter(ec_sat_shl(a_mod_quarter_minus_quarter, int_bits));
     int k;
     for (k = 0; k < int_bits + 2; ++k) { /* exp(-2^e) for e = -2 .. int_bits - 1 */
         if (remainder & ((int32_t)1 << (frac - 2 + k))) {
@@ -60,7 +33,7 @@ static int32_t ec_act_recip_q2(int32_t a)
     int i;
     for (i = 0; i < 3; ++i) {
         const int32_t one_minus = ec_sub_wrap((int32_t)1 << 29, ec_srdhm(half_den, x));
-        x = ec_add_wrap(x, ec_act_sat_shl(ec_srdhm(x, one_minus), 2));
+        x = ec_add_wrap(x, ec_sat_shl(ec_srdhm(x, one_minus), 2));
     }
     return x;
 }
@@ -72,7 +45,7 @@ static int32_t ec_logistic_q4(int32_t a)
     if (a == 0) {
         return (int32_t)1 << 30;
     }
-    pos = ec_act_sat_shl(ec_act_recip_q2(ec_act_exp_negative(a > 0 ? ec_sub_wrap(0, a) : a, 4)), 1);
+    pos = ec_sat_shl(ec_act_recip_q2(ec_act_exp_negative(a > 0 ? ec_sub_wrap(0, a) : a, 4)), 1);
     return a > 0 ? pos : ec_sub_wrap(INT32_MAX, pos);
 }
 
@@ -81,7 +54,7 @@ static int32_t ec_tanh_q4(int32_t a)
 {
     const int32_t n = a < 0 ? a : ec_sub_wrap(0, a);
     /* exp(2n): the same raw value read with 5 integer bits */
-    const int32_t t = ec_act_sat_shl(ec_sub_wrap(ec_act_recip_q2(ec_act_exp_negative(n, 5)), (int32_t)1 << 29), 2);
+    const int32_t t = ec_sat_shl(ec_sub_wrap(ec_act_recip_q2(ec_act_exp_negative(n, 5)), (int32_t)1 << 29), 2);
     if (a == 0) {
         return 0;
     }

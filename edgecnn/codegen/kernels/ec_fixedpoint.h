@@ -66,4 +66,32 @@ static inline int32_t ec_sub_wrap(int32_t a, int32_t b)
     return (int32_t)((uint32_t)a - (uint32_t)b);
 }
 
+/* gemmlowp's SaturatingRoundingMultiplyByPOT for a positive exponent. */
+static inline int32_t ec_sat_shl(int32_t x, int n)
+{
+    const int32_t threshold = (int32_t)(((int64_t)1 << (31 - n)) - 1);
+    if (x > threshold) {
+        return INT32_MAX;
+    }
+    if (x < -threshold) {
+        return INT32_MIN;
+    }
+    return ec_shl_wrap(x, n);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out: gemmlowp's Taylor series around -1/8
+ * (shared by SOFTMAX, LOGISTIC and TANH). */
+static inline int32_t ec_exp_quarter(int32_t a)
+{
+    const int32_t exp_minus_one_eighth = 1895147668;
+    const int32_t one_third = 715827883;
+    const int32_t x = ec_add_wrap(a, (int32_t)1 << 28);
+    const int32_t x2 = ec_srdhm(x, x);
+    const int32_t x3 = ec_srdhm(x2, x);
+    const int32_t x4 = ec_srdhm(x2, x2);
+    const int32_t x4_over_4 = ec_rdbpot(x4, 2);
+    const int32_t poly = ec_rdbpot(ec_add_wrap(ec_srdhm(ec_add_wrap(x4_over_4, x3), one_third), x2), 1);
+    return ec_add_wrap(exp_minus_one_eighth, ec_srdhm(exp_minus_one_eighth, ec_add_wrap(x, poly)));
+}
+
 #endif /* EC_FIXEDPOINT_H */

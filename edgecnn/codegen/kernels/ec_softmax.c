@@ -5,19 +5,6 @@
 #include "ec_kernels.h"
 #include "ec_fixedpoint.h"
 
-/* gemmlowp's SaturatingRoundingMultiplyByPOT for a positive exponent. */
-static int32_t ec_sat_shl(int32_t x, int n)
-{
-    const int32_t threshold = (int32_t)(((int64_t)1 << (31 - n)) - 1);
-    if (x > threshold) {
-        return INT32_MAX;
-    }
-    if (x < -threshold) {
-        return INT32_MIN;
-    }
-    return ec_shl_wrap(x, n);
-}
-
 static int ec_clz32(uint32_t x)
 {
     int n = 0;
@@ -29,20 +16,6 @@ static int ec_clz32(uint32_t x)
         ++n;
     }
     return n;
-}
-
-/* exp(a) for a in [-1/4, 0), Q0.31 in and out: Taylor series around -1/8. */
-static int32_t ec_exp_quarter(int32_t a)
-{
-    const int32_t exp_minus_one_eighth = 1895147668;
-    const int32_t one_third = 715827883;
-    const int32_t x = ec_add_wrap(a, (int32_t)1 << 28);
-    const int32_t x2 = ec_srdhm(x, x);
-    const int32_t x3 = ec_srdhm(x2, x);
-    const int32_t x4 = ec_srdhm(x2, x2);
-    const int32_t x4_over_4 = ec_rdbpot(x4, 2);
-    const int32_t poly = ec_rdbpot(ec_add_wrap(ec_srdhm(ec_add_wrap(x4_over_4, x3), one_third), x2), 1);
-    return ec_add_wrap(exp_minus_one_eighth, ec_srdhm(exp_minus_one_eighth, ec_add_wrap(x, poly)));
 }
 
 /* exp(a) for a <= 0; a in Q5.26, result in Q0.31. */
