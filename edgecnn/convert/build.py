@@ -75,7 +75,8 @@ def prepare_out(out: Path) -> Path:
         raise EdgecnnError(f"cannot write the output directory {out}: {existing} is a file, not a directory")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+        # Absolute: tools that targets run from other directories (cmake -B elsewhere) get usable paths.
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent.resolve()))
     except OSError as err:
         raise EdgecnnError(f"cannot write the output directory {out}: {out.parent} is not writable "
                            f"({err.strerror or err})") from None

@@ -49,6 +49,7 @@ def build_example(lib: Path, build_dir: Path, *, cortex_m4: bool = False, float_
                   options: dict[str, str] | None = None, c_flags: str = STRICT_C_FLAGS) -> Path:
     """Configure and build lib/example with cmake; returns the example executable (or ELF)."""
     cmake = common.tool("cmake", "the cmake export is built with cmake")
+    lib = Path(lib).resolve()  # cmake reads the toolchain file's path relative to the build directory
     # CFLAGS (not -DCMAKE_C_FLAGS, which would replace the toolchain file's CPU flags) adds the warnings.
     cmd = [cmake, "-S", lib / "example", "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release"]
     if cortex_m4:
