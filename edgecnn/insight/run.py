@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgecnn.errors import EdgecnnError
 from edgecnn.insight import activations, compare
 
 PAIRS = {"c_vs_ref_lsb": "C engine vs LiteRT reference kernels", "tflm_vs_ref_lsb": "TFLM vs LiteRT reference kernels",
@@ -24,6 +25,9 @@ def layer_insight(int8_path: Path, images: np.ndarray, float_tflite: bytes | Non
 
     int8_path = Path(int8_path)
     graph = read_tflite(int8_path)
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise EdgecnnError(f"per-layer insight runs models with one input and one output; this one has "
+                           f"{len(graph.inputs)} inputs and {len(graph.outputs)} outputs")
     t_in = graph.tensors[graph.inputs[0]]
     x = to_int8(images, TensorQuant(t_in.shape, "int8", float(t_in.scale[0]), int(t_in.zero_point[0])))
     tensors = [op.outputs[0] for op in graph.operators]
