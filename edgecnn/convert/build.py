@@ -247,6 +247,9 @@ def _run_targets(ctx: BuildContext, targets: list[str], manifest: dict, rows: li
     failed = manifest["failed_targets"]
     for target in targets:
         reason = gate(target, rows) or (check_target(target, TARGETS[target].multi_io) if ctx.multi_io else None)
+        if reason is None and TARGETS[target].pixels and ctx.input_range is None:
+            reason = (f"target {target}: its example feeds uint8 pixels, but this model's input is not an image "
+                      "with a pixel range (--input-range); build the c target and feed the engine directly")
         lacking = [dep for dep in TARGETS[target].requires if dep in failed]
         if lacking:
             reason = f"target {target}: needs {', '.join(lacking)}, which was not built"

@@ -44,6 +44,7 @@ class Target:
     ops: str | None = None
     runner: str = ""  # who runs the ops, for the op-list message
     multi_io: bool = False  # builds models with several inputs or outputs (multiio.py)
+    pixels: bool = False  # needs an image input with a pixel range (its example feeds uint8 pixels)
 
 
 TARGETS: dict[str, Target] = {
@@ -59,9 +60,9 @@ TARGETS: dict[str, Target] = {
                 "edgecnn.codegen.target:build_target", ops="edgecnn.codegen.ops:OPS",
                 runner="the C engine (edgecnn/codegen/ops.py)", multi_io=True),
     "cmake": Target("cmake/<name>/: the C engine as a CMake library, an arm-none-eabi toolchain file, an example app",
-                    "edgecnn.firmware.cmake:build_target", requires=("c",)),
+                    "edgecnn.firmware.cmake:build_target", requires=("c",), pixels=True),
     "arduino": Target("arduino/edgecnn_<name>/ (+ .zip): the C engine as an Arduino library with a classify sketch",
-                      "edgecnn.firmware.arduino:build_target", requires=("c",)),
+                      "edgecnn.firmware.arduino:build_target", requires=("c",), pixels=True),
 }
 ALL = "all"
 

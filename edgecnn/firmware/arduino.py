@@ -156,7 +156,7 @@ def build_target(ctx) -> dict:
 
     gen = ctx.extra["c_generate"]
     x, y, x_model = common.sample_pixels(ctx)
-    facts = {"version": __version__, "dataset": ctx.dataset, "arena": str(gen.arena_bytes),
+    facts = {"version": __version__, "dataset": ctx.dataset or "a user model", "arena": str(gen.arena_bytes),
              "weights": str(gen.weights_bytes), "macs": f"{gen.macs:,}"}
     lib = write(ctx.out_dir / "c", ctx.out_dir / "arduino", ctx.cname, x, y, facts, ctx.provenance)
     props = require(check_properties(lib))

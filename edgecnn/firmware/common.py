@@ -10,6 +10,7 @@ from edgecnn.errors import EdgecnnError
 from edgecnn.paths import FIRMWARE_DIR
 
 N_SAMPLES = 8  # evaluation images embedded in the examples
+SAMPLE_SEED = 0  # random pixels when the build has no data
 
 
 def render(template: str, values: dict[str, str]) -> str:
@@ -70,8 +71,13 @@ def sample_pixels(ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     lo, hi = ctx.input_range
     pixels = np.clip(np.round((x.astype(np.float64) - lo) / (hi - lo) * 255), 0, 255).astype(np.uint8)
     if not np.array_equal(to_model_units(pixels, ctx.input_range), x):
-        raise EdgecnnError("the evaluation inputs are not uint8 pixels mapped to the input range; "
-                           "cannot embed them as pixels in the example")
+        if ctx.eval_y is not None:
+            raise EdgecnnError("the evaluation inputs are not uint8 pixels mapped to the input range; "
+                               "cannot embed them as pixels in the example")
+        # No data (an int8 .tflite built on random inputs): seeded random pixels, unlabelled.
+        shape = (min(N_SAMPLES, len(ctx.eval_x)), *np.shape(ctx.eval_x)[1:])
+        pixels = np.random.default_rng(SAMPLE_SEED).integers(0, 256, shape, dtype=np.uint8)
+        x = to_model_units(pixels, ctx.input_range)
     y = np.zeros(len(x), np.int64) if ctx.eval_y is None else np.asarray(ctx.eval_y[:N_SAMPLES])
     return pixels, y, x
 
