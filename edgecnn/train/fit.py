@@ -24,8 +24,13 @@ def _progress_callback(progress, label: str, total_steps: int, epochs: int):
 
 
 def compile_model(model, lr: float, total_steps: int, warmup_steps: int, loss_weights=None,
-                  weight_decay: float = 0.0):
-    """Adam (AdamW if weight_decay > 0) with linear warm-up, then cosine decay to zero over `total_steps`."""
+                  weight_decay: float = 0.0, label_smoothing: float = 0.0, ema: float = 0.0):
+    """Adam (AdamW if weight_decay > 0) with linear warm-up, then cosine decay to zero over `total_steps`.
+
+    label_smoothing > 0: categorical cross-entropy on one-hot targets (the data set must yield them:
+    pipeline.make_dataset(num_classes=...)); ema > 0: the optimizer keeps an exponential moving
+    average of the weights (momentum `ema`) and fit() ends by writing it into the model.
+    """
     import keras
 
     warmup_steps = min(warmup_steps, max(total_steps - 1, 0))
@@ -37,10 +42,13 @@ def compile_model(model, lr: float, total_steps: int, warmup_steps: int, loss_we
         alpha=0.0,
     )
     n_out = len(model.outputs)
+    opt = dict(use_ema=ema > 0, ema_momentum=ema) if ema > 0 else {}
+    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing) if label_smoothing
+            else "sparse_categorical_crossentropy")
     model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay) if weight_decay
-        else keras.optimizers.Adam(schedule),
-        loss=["sparse_categorical_crossentropy"] * n_out if n_out > 1 else "sparse_categorical_crossentropy",
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay, **opt) if weight_decay
+        else keras.optimizers.Adam(schedule, **opt),
+        loss=[loss] * n_out if n_out > 1 else loss,
         loss_weights=loss_weights,
         metrics=[["accuracy"]] * n_out if n_out > 1 else ["accuracy"],
     )

@@ -36,14 +36,20 @@ class Job:
 
     def data(self, mode: str):
         aug = make_augmenter(self.recipe.augment, self.seed) if mode != "plain" else None
-        return make_dataset(self.x, self.y, self.recipe.batch_size, self.seed, mode, aug)
+        k = self.family.num_classes if self.recipe.label_smoothing else None
+        return make_dataset(self.x, self.y, self.recipe.batch_size, self.seed, mode, aug, k)
+
+    def compile(self, model, lr: float, epochs: float, warmup_epochs: float, main: bool, loss_weights=None):
+        """compile_model with the recipe's optimizer settings; `main`: the phase that keeps an EMA."""
+        r = self.recipe
+        compile_model(model, lr, round(epochs * self.bpe), round(warmup_epochs * self.bpe), loss_weights,
+                      r.weight_decay, r.label_smoothing, r.ema if main else 0.0)
 
 
 def _single(job: Job, mode: str, stage: str):
     r = job.recipe
     model = build_model(job.family)
-    compile_model(model, r.lr, round(r.epochs * job.bpe), round(r.warmup_epochs * job.bpe),
-                  weight_decay=r.weight_decay)
+    job.compile(model, r.lr, r.epochs, r.warmup_epochs, main=True)
     hist = fit_phase(model, job.data(mode), r.epochs, job.bpe, job.progress, stage)
     return model, [{"stage": stage, "epochs": r.epochs, "data": mode, "history": hist}]
 
@@ -59,8 +65,7 @@ def augment_only(job: Job):
 def _stage1(job: Job, epochs: float):
     r = job.recipe
     dual = build_dual(job.family)
-    compile_model(dual, r.lr, round(epochs * job.bpe), round(r.warmup_epochs * job.bpe), loss_weights=[0.5, 0.5],
-                  weight_decay=r.weight_decay)
+    job.compile(dual, r.lr, epochs, r.warmup_epochs, main=True, loss_weights=[0.5, 0.5])
     hist = fit_phase(dual, job.data("dual"), epochs, job.bpe, job.progress, "stage 1 (dual)")
     info = {"stage": "stage1-dual", "epochs": epochs, "data": "dual", "loss_weights": [0.5, 0.5],
             "dual_params": int(dual.count_params()), "history": hist}
@@ -75,7 +80,7 @@ def _stage2(job: Job, model, epochs: float, schedule: list[list[str]]):
     steps_info = []
     for i, groups in enumerate(schedule, start=1):
         n_trainable = set_trainable(model, groups)
-        compile_model(model, r.finetune_lr, round(per_step * job.bpe), 0, weight_decay=r.weight_decay)
+        job.compile(model, r.finetune_lr, per_step, 0, main=False)
         hist = fit_phase(model, ds, per_step, job.bpe, job.progress, f"stage 2 step {i}/{len(schedule)}")
         steps_info.append({"step": i, "trainable_groups": groups, "trainable_params": n_trainable,
                            "epochs": per_step, "lr": r.finetune_lr, "history": hist})

@@ -21,13 +21,14 @@ def make_augmenter(aug: Augment, seed: int):
     return keras.Sequential(stack, name="augment")
 
 
-def make_dataset(x, y, batch_size: int, seed: int, mode: str, augmenter=None):
+def make_dataset(x, y, batch_size: int, seed: int, mode: str, augmenter=None, num_classes: int | None = None):
     """An endless, shuffled, batched tf.data pipeline.
 
     x: (N, H, W, C) uint8; y: (N,) integer labels.
     mode "plain":  x -> y
     mode "dual":   (x, aug(x)) -> (y, y)      two inputs, two outputs (stage 1)
     mode "concat": [x; aug(x)] -> [y; y]      one input, both views in one batch (stage 2)
+    num_classes: labels become one-hot float vectors of this length (for a label-smoothed loss).
     """
     import tensorflow as tf
 
@@ -46,7 +47,12 @@ def make_dataset(x, y, batch_size: int, seed: int, mode: str, augmenter=None):
             return (xb, xa), (yb, yb)
         return tf.concat([xb, xa], 0), tf.concat([yb, yb], 0)
 
+    def one_hot(xb, yb):
+        return xb, tf.one_hot(yb, num_classes)
+
     ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if num_classes:
+        ds = ds.map(one_hot, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if mode != "plain":
         ds = ds.map(views, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
