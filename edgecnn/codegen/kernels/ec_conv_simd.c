@@ -121,6 +121,8 @@ typedef struct {
     int32_t rows;        /* 16: >= 1 */
     int32_t *acc;        /* 20: rows x 4 int32, updated */
     int32_t n;           /* 24: pixels in use (the C emulation computes only those) */
+    const uint32_t *rem_end; /* 28: col + 8 (groups % 4), where the one-group loop ends */
+    const uint32_t *end;     /* 32: col + 8 groups */
 } ec_mac_job;
 
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
@@ -156,18 +158,14 @@ __attribute__((naked, noinline)) static void ec_mac_rows(ec_mac_job *job __attri
             "ldm r12, {r0-r3}\n\t"
             "ldr r10, [lr, #0]\n\t"
             "ldr r11, [lr, #4]\n\t"
-            "ldr r12, [lr, #12]\n\t"
-            "and r12, r12, #3\n\t"
-            "add r12, r10, r12, lsl #5\n\t"
+            "ldr r12, [lr, #28]\n\t"
             "cmp r10, r12\n\t"
             "beq 4f\n\t"
             "3:\n\t" EC_MAC_GROUP
             "cmp r10, r12\n\t"
             "bne 3b\n\t"
             "4:\n\t"
-            "ldr r12, [lr, #12]\n\t"
-            "ldr r4, [lr, #0]\n\t"
-            "add r12, r4, r12, lsl #5\n\t"
+            "ldr r12, [lr, #32]\n\t"
             "cmp r10, r12\n\t"
             "beq 6f\n\t"
             "5:\n\t" EC_MAC_GROUP EC_MAC_GROUP EC_MAC_GROUP EC_MAC_GROUP
@@ -351,15 +349,18 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
             job.rows = noc;
             job.acc = acc[0];
             job.n = n;
+            job.rem_end = col + 2 * EC_SLOTS * (cnt & 3);
+            job.end = col + 2 * EC_SLOTS * cnt;
             ec_mac_rows(&job);
         }
         for (j = 0; j < noc && rest > 0; ++j) { /* the taps % 4 last taps */
             const int8_t *w = p->weights + (int32_t)(oc0 + j) * taps + 4 * groups;
             for (t = 0; t < rest; ++t) {
                 const int32_t wt = w[t];
-                for (i = 0; i < n; ++i) {
-                    acc[j][i] += tail[i][t] * wt;
-                }
+                acc[j][0] += tail[0][t] * wt; /* slots past n hold zeros */
+                acc[j][1] += tail[1][t] * wt;
+                acc[j][2] += tail[2][t] * wt;
+                acc[j][3] += tail[3][t] * wt;
             }
         }
         ec_conv_outputs(p, acc, oc0, noc, n, out, acc_max);
@@ -388,7 +389,7 @@ int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *
 {
     const int32_t taps = (int32_t)p->k_h * p->k_w * p->in_c;
     uint32_t col[EC_COL_WORDS];
-    int8_t tail[EC_SLOTS][4];
+    int8_t tail[EC_SLOTS][4] = {{0}}; /* slots past n stay 0 for ec_conv_run */
     int i;
     const int path = ec_simd_path(p, taps);
     if (path == 0 || n > EC_SLOTS) {
@@ -409,7 +410,7 @@ int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, i
 {
     const int in_c = p->in_c;
     uint32_t col[EC_COL_WORDS];
-    int8_t tail[EC_SLOTS][4];
+    int8_t tail[EC_SLOTS][4] = {{0}}; /* slots past n stay 0 for ec_conv_run */
     int i;
     const int path = ec_simd_path(p, in_c);
     if (path == 0 || n > EC_SLOTS) {
