@@ -111,18 +111,20 @@ static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox,
 
 /* The multiply-accumulate core: rows x 4 pixels. For each of `rows`
  * output channels (weights at w, w + stride, ... bytes), acc[4 r + s] +=
- * the channel's `groups` weight words . pixel s's pairs in col. The job is
- * consumed (w, rows and acc advance). */
+ * the channel's `groups` weight words . pixel s's pairs in col. The
+ * assembly reads the first seven fields, the C emulation the rest. */
 typedef struct {
-    const uint32_t *col; /* 0: groups x 8 words, pixel s's pairs at 8 g + 2 s */
-    const int8_t *w;     /* 4: first channel's row at this chunk */
-    int32_t stride;      /* 8: bytes from one channel's row to the next */
-    int32_t groups;      /* 12: >= 1 */
-    int32_t rows;        /* 16: >= 1 */
-    int32_t *acc;        /* 20: rows x 4 int32, updated */
-    int32_t n;           /* 24: pixels in use (the C emulation computes only those) */
-    const uint32_t *rem_end; /* 28: col + 8 (groups % 4), where the one-group loop ends */
-    const uint32_t *end;     /* 32: col + 8 groups */
+    const uint32_t *col;     /* 0: groups x 8 words, pixel s's pairs at 8 g + 2 s */
+    const uint32_t *rem_end; /* 4: col + 8 (groups % 4), where the one-group loop ends */
+    const uint32_t *end;     /* 8: col + 8 groups */
+    int32_t skip;            /* 12: stride - 4 groups, from the end of a row's groups to the next row */
+    int32_t *acc;            /* 16: rows x 4 int32, updated */
+    int32_t *acc_end;        /* 20: acc + 4 rows */
+    const int8_t *w;         /* 24: first channel's row at this chunk */
+    int32_t stride;          /* bytes from one channel's row to the next */
+    int32_t groups;          /* >= 1 */
+    int32_t rows;            /* >= 1 */
+    int32_t n;               /* pixels in use (the C emulation computes only those) */
 } ec_mac_job;
 
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
@@ -144,45 +146,43 @@ typedef struct {
     "smlad r3, r4, r8, r3\n\t"                                                                      \
     "smlad r3, r5, r9, r3\n\t"
 
-/* In assembly as a whole function: the loop needs 13 registers (4
+/* In assembly as a whole function: the loop needs 14 registers (4
  * accumulators, weight word and its two halves, four pixel words, col,
- * weights, end) plus the job pointer in lr, more than gcc's allocator gives
- * inline assembly at -O0 or with the FPU on. The groups % 4 first, one at
- * a time, then four per loop pass. */
+ * weights, end, the accumulator row pointer in lr), more than gcc's
+ * allocator gives inline assembly at -O0 or with the FPU on. The job's
+ * first six fields are copied to the stack; per row 15 instructions around
+ * the loops: the groups % 4 first, one at a time, then four per loop pass. */
 __attribute__((naked, noinline)) static void ec_mac_rows(ec_mac_job *job __attribute__((unused)))
 {
     __asm__("push {r4-r11, lr}\n\t"
-            "mov lr, r0\n\t"
+            "ldr r11, [r0, #24]\n\t"
+            "ldm r0, {r4-r9}\n\t"
+            "push {r4-r9}\n\t"
+            "mov lr, r8\n\t"
             "2:\n\t"
-            "ldr r12, [lr, #20]\n\t"
-            "ldm r12, {r0-r3}\n\t"
-            "ldr r10, [lr, #0]\n\t"
-            "ldr r11, [lr, #4]\n\t"
-            "ldr r12, [lr, #28]\n\t"
+            "ldm lr, {r0-r3}\n\t"
+            "ldr r10, [sp, #0]\n\t"
+            "ldr r12, [sp, #4]\n\t"
             "cmp r10, r12\n\t"
             "beq 4f\n\t"
             "3:\n\t" EC_MAC_GROUP
             "cmp r10, r12\n\t"
             "bne 3b\n\t"
             "4:\n\t"
-            "ldr r12, [lr, #32]\n\t"
+            "ldr r12, [sp, #8]\n\t"
             "cmp r10, r12\n\t"
             "beq 6f\n\t"
             "5:\n\t" EC_MAC_GROUP EC_MAC_GROUP EC_MAC_GROUP EC_MAC_GROUP
             "cmp r10, r12\n\t"
             "bne 5b\n\t"
             "6:\n\t"
-            "ldr r12, [lr, #20]\n\t"
-            "stmia r12!, {r0-r3}\n\t"
-            "str r12, [lr, #20]\n\t"
-            "ldr r4, [lr, #8]\n\t"
-            "ldr r11, [lr, #4]\n\t"
+            "stmia lr!, {r0-r3}\n\t"
+            "ldr r4, [sp, #12]\n\t"
             "add r11, r11, r4\n\t"
-            "str r11, [lr, #4]\n\t"
-            "ldr r4, [lr, #16]\n\t"
-            "subs r4, r4, #1\n\t"
-            "str r4, [lr, #16]\n\t"
+            "ldr r4, [sp, #20]\n\t"
+            "cmp lr, r4\n\t"
             "bne 2b\n\t"
+            "add sp, sp, #24\n\t"
             "pop {r4-r11, pc}\n\t");
 }
 #else /* the C emulation: the same sums, pixel by pixel */
@@ -351,6 +351,8 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
             job.n = n;
             job.rem_end = col + 2 * EC_SLOTS * (cnt & 3);
             job.end = col + 2 * EC_SLOTS * cnt;
+            job.skip = taps - 4 * cnt;
+            job.acc_end = (int32_t *)(acc + noc);
             ec_mac_rows(&job);
         }
         for (j = 0; j < noc && rest > 0; ++j) { /* the taps % 4 last taps */
