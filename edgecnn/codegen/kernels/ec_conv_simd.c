@@ -316,20 +316,19 @@ static void ec_conv_outputs(const ec_conv_params *p, int32_t (*acc)[EC_SLOTS], i
     }
 }
 
-/* All output channels of n pixels, in tiles of EC_TILE_OC channels whose
- * accumulators stay on the stack. whole: col already holds the n receptive
+/* All output channels of n pixels, in tiles of `tile` channels whose
+ * accumulators stay in acc (tile x 4, the caller's stack). whole: col already holds the n receptive
  * fields (taps <= 160; the taps % 4 last taps in tail). Else the reduction
  * goes in chunks of EC_CHUNK_GROUPS groups expanded into col per tile (in_c
  * % 4 == 0); yx == NULL: a 1x1 conv on n consecutive pixel vectors. */
 static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int32_t taps, uint32_t *col,
-                        const int8_t (*tail)[4], int8_t *out, int32_t *acc_max)
+                        const int8_t (*tail)[4], int8_t *out, int32_t *acc_max, int32_t (*acc)[EC_SLOTS], int tile)
 {
-    int32_t acc[EC_TILE_OC][EC_SLOTS];
     const int groups = (int)(taps >> 2), rest = tail != NULL ? (int)(taps & 3) : 0;
     ec_mac_job job;
     int oc0, g0, i, j, t;
-    for (oc0 = 0; oc0 < p->out_c; oc0 += EC_TILE_OC) {
-        const int noc = p->out_c - oc0 < EC_TILE_OC ? p->out_c - oc0 : EC_TILE_OC;
+    for (oc0 = 0; oc0 < p->out_c; oc0 += tile) {
+        const int noc = p->out_c - oc0 < tile ? p->out_c - oc0 : tile;
         for (j = 0; j < noc; ++j) {
             acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = p->eff_bias[oc0 + j];
         }
@@ -369,6 +368,31 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
     }
 }
 
+/* ec_conv_run with its tile of sums on the stack only while it runs: tiles
+ * of EC_TILE_OC channels when the reduction is chunked (each tile expands
+ * the chunks again), of EC_TILE_OC_WHOLE when col holds the whole receptive
+ * fields (a smaller tile then costs only calls). */
+#define EC_TILE_OC_WHOLE 32
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void ec_conv_whole(const ec_conv_params *p, int n, int32_t taps, uint32_t *col, const int8_t (*tail)[4],
+                          int8_t *out, int32_t *acc_max)
+{
+    int32_t acc[EC_TILE_OC_WHOLE][EC_SLOTS];
+    ec_conv_run(p, NULL, NULL, n, taps, col, tail, out, acc_max, acc, EC_TILE_OC_WHOLE);
+}
+
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void ec_conv_chunked(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int32_t taps,
+                            uint32_t *col, int8_t *out, int32_t *acc_max)
+{
+    int32_t acc[EC_TILE_OC][EC_SLOTS];
+    ec_conv_run(p, in, yx, n, taps, col, NULL, out, acc_max, acc, EC_TILE_OC);
+}
+
 /* 1 if the receptive field fits col whole; 2 if it takes the reduction tiling. */
 static int ec_simd_path(const ec_conv_params *p, int32_t taps)
 {
@@ -398,13 +422,13 @@ int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *
         return 0;
     }
     if (path == 2) {
-        ec_conv_run(p, in, yx, n, taps, col, NULL, out, acc_max);
+        ec_conv_chunked(p, in, yx, n, taps, col, out, acc_max);
         return 1;
     }
     for (i = 0; i < n; ++i) {
         ec_im2col(p, in, yx[2 * i], yx[2 * i + 1], col + 2 * i, tail[i]);
     }
-    ec_conv_run(p, in, yx, n, taps, col, (const int8_t(*)[4])tail, out, acc_max);
+    ec_conv_whole(p, n, taps, col, (const int8_t(*)[4])tail, out, acc_max);
     return 1;
 }
 
@@ -419,7 +443,7 @@ int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, i
         return 0;
     }
     if (path == 2) {
-        ec_conv_run(p, in, NULL, n, in_c, col, NULL, out, acc_max);
+        ec_conv_chunked(p, in, NULL, n, in_c, col, out, acc_max);
         return 1;
     }
     for (i = 0; i < n; ++i) {
@@ -429,7 +453,7 @@ int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, i
             tail[i][t] = in[i * in_c + (in_c & ~3) + t];
         }
     }
-    ec_conv_run(p, in, NULL, n, in_c, col, (const int8_t(*)[4])tail, out, acc_max);
+    ec_conv_whole(p, n, in_c, col, (const int8_t(*)[4])tail, out, acc_max);
     return 1;
 }
 
