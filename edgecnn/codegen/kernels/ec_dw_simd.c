@@ -16,6 +16,11 @@
 
 #define EC_DW_TAPS 25 /* kernels up to 5 x 5 */
 #define EC_DW_LIST (2 * EC_DW_TAPS + 2)
+#if defined(__GNUC__)
+#define EC_NOINLINE __attribute__((noinline)) /* in their own register allocation gcc -Os spills less */
+#else
+#define EC_NOINLINE
+#endif
 
 /* Multiplier 1, one pixel, channel groups c, c + 4, ... < ctx->c_end: each
  * group's 4 accumulators start from 4 biases (ctx->bias, advanced by
@@ -204,7 +209,7 @@ static int ec_dw_shifted(const ec_conv_params *p, const int *yx, int n_taps, con
 #define EC_DW_CHUNK 64 /* output channels whose int32 sums (for every pixel of the batch) wait on the stack */
 
 /* The sums of one pixel, output channels c0 .. c0 + len - 1, to acc[0 .. len - 1]. */
-static void ec_dw_sums(const ec_conv_params *p, const int8_t **taps, int n_taps, int c0, int len, int32_t *acc)
+EC_NOINLINE static void ec_dw_sums(const ec_conv_params *p, const int8_t **taps, int n_taps, int c0, int len, int32_t *acc)
 {
     static const int32_t zeros[4] = {0, 0, 0, 0};
     const int m = p->depth_mult;
@@ -281,7 +286,7 @@ EC_ALWAYS_INLINE void ec_dw_out_32(const ec_conv_params *p, int32_t (*acc)[EC_DW
     }
 }
 
-static void ec_dw_out(const ec_conv_params *p, int32_t (*acc)[EC_DW_CHUNK], int n, int c0, int len, int8_t *out)
+EC_NOINLINE static void ec_dw_out(const ec_conv_params *p, int32_t (*acc)[EC_DW_CHUNK], int n, int c0, int len, int8_t *out)
 {
     int i, j;
     if (!p->requant_32) {
