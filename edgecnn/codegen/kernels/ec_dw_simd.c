@@ -38,7 +38,8 @@ typedef struct {
 #if defined(__ARM_FEATURE_DSP)
 /* Per tap: two data loads, SXTAB16 (sign-extend and add in_offset) twice,
  * SXTB16 twice, four SMLABB/SMLATT, LDRD of the next pointer pair, CMP with
- * the terminator, BNE: 13 instructions for 4 MACs; per group 19 more (store
+ * the terminator, a branch: 13 instructions for 4 MACs (the loop body holds
+ * two taps, so every other branch is a BEQ not taken: no pipeline refill); per group 19 more (store
  * the sums, load the next biases and the list's start from the context the
  * terminator points to). The asm takes 11 register operands: with the FPU on
  * (-mfloat-abi=softfp or hard), gcc moves SImode values with its VFP move
@@ -53,7 +54,8 @@ static void ec_dw_groups(ec_dw_ctx *ctx, int c, uint32_t offset)
     int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
     uint32_t xe, xo, we, wo;
     ctx->bias = (const int32_t *)((const int8_t *)bias + ctx->bias_step);
-    __asm__ volatile("ldrd %[xe], %[we], [%[taps]], #8\n"
+    __asm__ volatile("ldrd %[xe], %[we], [%[taps]], #8\n\t"
+            ".p2align 2\n" /* the loop head word-aligned: a taken branch to it refills in P = 1 */
             "1:\n\t"
             "ldr %[xe], [%[xe], %[c]]\n\t"
             "ldr %[we], [%[we], %[c]]\n\t"
@@ -67,7 +69,21 @@ static void ec_dw_groups(ec_dw_ctx *ctx, int c, uint32_t offset)
             "smlatt %[a3], %[xo], %[wo], %[a3]\n\t"
             "ldrd %[xe], %[we], [%[taps]], #8\n\t"
             "cmp %[xe], #0\n\t"
-            "bne 1b\n\t"
+            "beq 3f\n\t"
+            "ldr %[xe], [%[xe], %[c]]\n\t"
+            "ldr %[we], [%[we], %[c]]\n\t"
+            "sxtab16 %[xo], %[off], %[xe], ror #8\n\t"
+            "sxtab16 %[xe], %[off], %[xe]\n\t"
+            "sxtb16 %[wo], %[we], ror #8\n\t"
+            "sxtb16 %[we], %[we]\n\t"
+            "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+            "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+            "smlabb %[a1], %[xo], %[wo], %[a1]\n\t"
+            "smlatt %[a3], %[xo], %[wo], %[a3]\n\t"
+            "ldrd %[xe], %[we], [%[taps]], #8\n\t"
+            "cmp %[xe], #0\n\t"
+            "bne 1b\n"
+            "3:\n\t"
             "ldr %[xo], [%[we]]\n\t"
             "strd %[a0], %[a1], [%[xo]]\n\t"
             "strd %[a2], %[a3], [%[xo], #8]\n\t"
