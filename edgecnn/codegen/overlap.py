@@ -91,6 +91,7 @@ RULES = {
     "ec_chain_s8": _chain_dmax,
     "ec_add_s8": lambda low: {t: 0 for t in low.inputs},
     "ec_rowchain_s8": _rowchain_dmax,
+    "ec_rowchain_add_s8": _rowchain_dmax,
 }
 
 
