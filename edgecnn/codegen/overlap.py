@@ -74,7 +74,7 @@ def _rowchain_dmax(low: Lowered) -> dict[int, int]:
         d = _batches_dmax(a, a["out_h"], a["out_w"], a["out_c"])
     else:  # stage-A rows are computed ahead, before the output row that needs them
         row_in, row_out = a["in_w"] * a["in_c"], b["out_w"] * b["out_c"]
-        d = b["out_h"] * row_out  # no stage-A read is left after the last row
+        d = a["in_h"] * row_in  # (at the input's end there is no overlap left to bound)
         for r in range(b["out_h"]):
             nxt = _last_row(b, r) + 1  # the next stage-A row, computed after output row r
             if nxt < a["out_h"]:
