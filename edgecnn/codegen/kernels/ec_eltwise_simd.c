@@ -60,6 +60,8 @@ int ec_add_simd_begin(const ec_add_params *p, int32_t size, ec_add_stream *s)
     }
     ec_add_table(p->in1_offset, (int)p->left_shift, p->in1_mult, p->in1_shift, s->t1);
     ec_add_table(p->in2_offset, (int)p->left_shift, p->in2_mult, p->in2_shift, s->t2);
+    s->c1 = s->t1 + 128;
+    s->c2 = s->t2 + 128;
     s->out_mult = p->out_mult;
     s->out_shift = p->out_shift;
     s->out_offset = p->out_offset;
@@ -70,14 +72,14 @@ int ec_add_simd_begin(const ec_add_params *p, int32_t size, ec_add_stream *s)
 
 void ec_add_simd_span(const ec_add_stream *s, const int8_t *in1, const int8_t *in2, int8_t *out, int32_t n)
 {
-    const int32_t *c1 = s->t1 + 128, *c2 = s->t2 + 128;
+    const int32_t *c1 = s->c1, *c2 = s->c2; /* loaded, so gcc indexes them (LDR [c, v, LSL #2]) */
     /* Locals: the stores to out could alias *s, which would make gcc reload every field. */
     const int32_t out_off = s->out_offset, lo = s->act_min, hi = s->act_max;
     const ec_rshift ro = ec_rshift_make(s->out_mult, s->out_shift);
-    int32_t i;
-    for (i = 0; i < n; ++i) { /* element i is read before it is written: in place is exact */
-        const int32_t r = ec_rshift_apply(ro, c1[in1[i]] + c2[in2[i]]) + out_off;
-        out[i] = (int8_t)ec_clamp(r, lo, hi);
+    const int8_t *const end = in1 + n;
+    while (in1 != end) { /* element i is read before it is written: in place is exact */
+        const int32_t r = ec_rshift_apply(ro, c1[*in1++] + c2[*in2++]) + out_off;
+        *out++ = (int8_t)ec_clamp(r, lo, hi);
     }
 }
 

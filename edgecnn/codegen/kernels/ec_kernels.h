@@ -232,6 +232,7 @@ int ec_add_simd(const ec_add_params *p, const int8_t *in1, const int8_t *in2, in
  * elements) and applied to each slice. */
 typedef struct {
     int32_t t1[256], t2[256];
+    const int32_t *c1, *c2; /* t1 + 128, t2 + 128 */
     int32_t out_mult, out_shift, out_offset, act_min, act_max;
 } ec_add_stream;
 void ec_add_span_s8(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out, int32_t n);
