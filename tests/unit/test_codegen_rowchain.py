@@ -187,6 +187,7 @@ def test_arena_declared_is_the_planned_one_and_holds_every_buffer(models, tmp_pa
     header = (gen.out_dir / "m_model.h").read_text()
     assert f"static int8_t m_arena[{gen.arena_bytes}]" in src
     assert f"#define M_ARENA_BYTES {gen.arena_bytes}\n" in header
+    assert 0 < max(i.live_arena_bytes for i in gen.call_infos) <= gen.arena_bytes  # overlaps counted once
     for info in gen.call_infos:
         if info.output_place == "arena":
             assert info.output_offset + info.output_bytes <= gen.arena_bytes
