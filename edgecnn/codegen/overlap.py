@@ -8,6 +8,10 @@ this module gives `dmax`: with the output starting `d` bytes after the input
 any placement without overlap). The planner (planner.py) uses it.
 
 The bounds follow the kernels' loops step by step, conservatively:
+- ec_chain_s8 with a max pool: each pool output pixel, in raster order, is
+  written (initialised, then maxed) while its window's conv pixels are
+  computed from input rows at and below the window's top conv row's first
+  input row; so every pooled pixel must lie below that row of its own window.
 - ec_chain_s8 without a pool (conv / depthwise [-> 1x1 conv]): batches of
   EC_PIXELS_MAX consecutive output pixels in raster order; a batch reads only
   the receptive fields of its own pixels (input rows from the first pixel's
@@ -56,11 +60,23 @@ def _batches_dmax(f: dict, out_h: int, out_w: int, out_c: int) -> int:
                for p0 in range(0, pixels, EC_PIXELS_MAX))
 
 
+def _pooled_dmax(first: dict, pool: dict) -> int:
+    """A pooled chain: pool output pixels in raster order, each initialised (written) first, then
+    computed from its window's conv pixels, which read input rows from the window's top conv row on."""
+    row_in, c = first["in_w"] * first["in_c"], pool["c"]
+    out = []
+    for oy in range(pool["out_h"]):
+        lo = _first_row(first, max(0, oy * pool["stride_h"] - pool["pad_top"])) * row_in
+        out.append(lo - (oy * pool["out_w"] + pool["out_w"]) * c)  # the row's last pixel bounds it
+    return min(out)
+
+
 def _chain_dmax(low: Lowered) -> dict[int, int]:
     chain = low.structs[-1].fields
-    if chain["pool"] is not None:
-        return {}
     first = _struct(low, chain["first"])
+    if chain["pool"] is not None:
+        pool = next(s.fields for s in low.structs if s.layer == chain["pool"].layer and s.ctype == "ec_pool_params")
+        return {low.inputs[0]: _floor(_pooled_dmax(first, pool))}
     last = _struct(low, chain["pointwise"]) or first
     return {low.inputs[0]: _floor(_batches_dmax(first, last["out_h"], last["out_w"], last["out_c"]))}
 

@@ -66,14 +66,22 @@ def _wide_and_ds(L, x):  # 288-tap convs (the SIMD tiled reduction); dw -> 1x1 b
     return _c(L, L.DepthwiseConv2D(3, padding="valid")(x), 12, 1)
 
 
+def _pooled(L, x):  # pooled blocks over their inputs: 2x2 windows, overlapping 3x3 stride-2 SAME windows
+    x = _c(L, x, 9, 3, padding="same", activation="relu")
+    x = L.MaxPooling2D(2)(_c(L, x, 12, 3, padding="same", activation="relu"))
+    x = _c(L, L.DepthwiseConv2D(3, padding="same", activation="relu")(x), 7, 1, activation="relu")
+    return _c(L, L.MaxPooling2D(3, strides=2, padding="same")(x), 4, 1)
+
+
 CASES = (
     Case("residual_blocks", ("CONV_2D", "DEPTHWISE_CONV_2D", "ADD"), (12, 11, 3), _residual),
     Case("row_pairs", ("AVERAGE_POOL_2D", "CONV_2D", "DEPTHWISE_CONV_2D"), (14, 13, 3), _pairs),
     Case("wide_and_ds", ("CONV_2D", "DEPTHWISE_CONV_2D", "ADD"), (9, 7, 3), _wide_and_ds),
+    Case("pooled_chains", ("CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D"), (15, 13, 2), _pooled),
 )
 # The fused calls each case must make (else the test would not test them).
 EXPECTED_CALLS = {"residual_blocks": {"ec_rowchain_add_s8": 4}, "row_pairs": {"ec_rowchain_s8": 2},
-                  "wide_and_ds": {"ec_rowchain_add_s8": 1, "ec_chain_s8": 3}}
+                  "wide_and_ds": {"ec_rowchain_add_s8": 1, "ec_chain_s8": 3}, "pooled_chains": {"ec_chain_s8": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +165,8 @@ def _plan_with_pair_at(kernel: str, delta: int):
 
 @pytest.mark.parametrize("case,kernel,delta", [("residual_blocks", "ec_rowchain_add_s8", 4),
                                                 ("row_pairs", "ec_rowchain_s8", 2 * 11 * 3 + 4),
-                                                ("wide_and_ds", "ec_chain_s8", 7 * 32 + 4 * 10)])
+                                                ("wide_and_ds", "ec_chain_s8", 7 * 32 + 4 * 10),
+                                                ("pooled_chains", "ec_chain_s8", 2 * 13 * 9 + 4)])
 def test_an_output_past_the_overlap_bound_breaks_the_result(case, kernel, delta, models, tmp_path, monkeypatch):
     """At overlap.py's bound the output is exact; a few bytes past it (in place over the skip:
     one word; elsewhere an input row and a pixel batch) the comparison fails, so the tests above
