@@ -29,6 +29,16 @@ typedef struct {
 #endif
 } ec_row_add;
 
+/* The n bytes at window + shift moved to window: memcpy in pieces of at most `shift` bytes, none
+ * overlapping its source (the engine links no memmove). */
+static void ec_move_down(int8_t *window, int32_t shift, int32_t n)
+{
+    int32_t k;
+    for (k = 0; k < n; k += shift) {
+        memcpy(window + k, window + k + shift, (size_t)(n - k < shift ? n - k : shift));
+    }
+}
+
 /* n pixels (yx pairs) of one conv or depthwise stage to out (n x out_c bytes). */
 static void ec_stage_pixels(const ec_conv_params *p, int depthwise, const int8_t *in, const int *yx, int n,
                             int8_t *out)
@@ -121,7 +131,7 @@ static void ec_rows_pair(const ec_rowchain_params *p, const int8_t *in, const ec
             w0 = j0;
             nw = 0;
         } else if (j0 > w0) {
-            memmove(window, window + (j0 - w0) * row, (size_t)((w0 + nw - j0) * row));
+            ec_move_down(window, (j0 - w0) * row, (w0 + nw - j0) * row);
             nw -= j0 - w0;
             w0 = j0;
         }
