@@ -104,7 +104,7 @@ def _rowchain(stages: list[Lowered]) -> Lowered:
     scratch = 0
     if b is not None:
         fb = b.structs[-1].fields
-        scratch += ((fb["k_h"] - 1) * fb["dil_h"] + 1) * fa["out_w"] * fa["out_c"]
+        scratch += min((fb["k_h"] - 1) * fb["dil_h"] + 1, fa["out_h"]) * fa["out_w"] * fa["out_c"]
     if add is not None:
         scratch += EC_PIXELS_MAX * last.structs[-1].fields["out_c"]
     operand = [t for t in add.inputs if t != last.output] if add else []

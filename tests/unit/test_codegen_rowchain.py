@@ -50,11 +50,12 @@ def _residual(L, x):  # 12x11 -> 6x6 -> 3x3, 5 / 8 / 7 channels
     return _c(L, _res_s2(L, x, 7, False), 3, 1)  # the sums stay in the arena
 
 
-def _pairs(L, x):  # VALID, a rectangular dilated second stage, a depthwise first stage, strides 2
+def _pairs(L, x):  # VALID, a rectangular dilated second stage, a depthwise first stage, strides 2, a 7-row kernel
     x = L.AveragePooling2D(2, strides=1)(x)  # the pools keep the blocks' tensors in the arena
     x = _c(L, _c(L, x, 7, 3, padding="valid", activation="relu"), 6, (3, 2), dilation_rate=2, padding="valid")
     y = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(x)
-    return L.AveragePooling2D(2, strides=1)(_c(L, y, 5, 3, strides=2, padding="same"))
+    y = _c(L, y, 5, (7, 3), strides=2, padding="same")  # a kernel taller than its 4-row input
+    return L.AveragePooling2D(2, strides=1)(y)
 
 
 def _wide_and_ds(L, x):  # 288-tap convs (the SIMD tiled reduction); dw -> 1x1 blocks over their inputs

@@ -214,7 +214,7 @@ typedef struct {
     const ec_add_params *add;          /* NULL: none */
     int8_t conv_is_in1;                /* the conv result is the ADD's first input */
 } ec_rowchain_params;
-/* scratch: B's window (k_h rows of A's output, dilation included) if there is a B,
+/* scratch: B's window (k_h rows of A's output, dilation included, at most all of them) if there is a B,
  * then EC_PIXELS_MAX pixels of the block's conv result if there is an ADD. */
 void ec_rowchain_s8(const ec_rowchain_params *p, const int8_t *in, int8_t *out, int8_t *scratch);
 void ec_rowchain_add_s8(const ec_rowchain_params *p, const int8_t *in, const int8_t *operand, int8_t *out,

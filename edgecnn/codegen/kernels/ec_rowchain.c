@@ -163,7 +163,8 @@ static void ec_rowchain(const ec_rowchain_params *p, const int8_t *in, const ec_
         return;
     }
     {
-        const int32_t window = (int32_t)((b->k_h - 1) * b->dil_h + 1) * f->out_w * f->out_c;
+        const int span = (b->k_h - 1) * b->dil_h + 1;
+        const int32_t window = (int32_t)(span < f->out_h ? span : f->out_h) * f->out_w * f->out_c;
         ec_rows_pair(p, in, a, out, scratch, scratch + window);
     }
 }
