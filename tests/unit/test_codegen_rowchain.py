@@ -121,18 +121,22 @@ def test_fused_rows_and_overlaps_match_references(case, models, tmp_path):
 
 
 def test_rowchain_on_cortex_m4_matches_reference_kernels(models, tmp_path):
-    """The fused kernels with the real DSP instructions (QEMU mps2-an386): outputs equal the host's."""
+    """The fused kernels with the real DSP instructions (QEMU mps2-an386, soft float, and hard float
+    on the residual model): outputs equal the host reference kernels'."""
     from edgecnn.codegen import qemu
 
     missing = qemu.missing_tools()
     if missing:
         pytest.skip(f"not installed: {', '.join(missing)}")
-    for case in CASES:
+    for case in (CASES[0], CASES[2]):  # the other two run the same SIMD paths (emulated on the host above)
         x = verify.random_inputs((1, *case.input_shape), 6, seed=3)
         gen = generate(models[case.name], tmp_path / case.name / "c", "m")
         host = _run(gen, tmp_path / case.name / "h", x, ("-DEC_REFERENCE_KERNELS",))
         rep = qemu.check(gen, x, host, tmp_path / case.name / "fw", timeout_s=120)
         assert rep.passed and rep.n_images == 6, rep.log[-1500:]
+        if case is CASES[0]:  # and with the FPU on (most Cortex-M4F boards)
+            rep = qemu.check(gen, x, host, tmp_path / case.name / "fw_hard", timeout_s=120, float_abi="hard")
+            assert rep.passed and rep.n_images == 6, rep.log[-1500:]
 
 
 def _plan_with_pair_at(kernel: str, delta: int):
