@@ -81,12 +81,13 @@ def _litert_p50_us(tflite: bytes, x: np.ndarray, runs: int) -> float:
 def _agreement(gen, path: Path, work: Path, dataset: str) -> dict:
     """The build target's comparisons, recomputed: max |diff| (LSB) and values differing."""
     from edgecnn.codegen import hostrun, verify
+    from edgecnn.convert.feed import to_model_units
     from edgecnn.convert.runners import to_int8
     from edgecnn.samples import evaluation_data
 
     ev = evaluation_data(dataset)
     q = type("Q", (), {"scale": gen.input_scale, "zero_point": gen.input_zero_point})()
-    x_eval, x_rand = to_int8(ev.x, q), verify.random_inputs(gen.input_shape, 1000, seed=0)
+    x_eval, x_rand = to_int8(to_model_units(ev.x, (0.0, 1.0)), q), verify.random_inputs(gen.input_shape, 1000, seed=0)
     k = int(np.prod(gen.output_shape))
     exe = hostrun.compile_host(gen, work / "verify" / "h", "gcc", "-O2")
     exe_fx = hostrun.compile_host(gen, work / "verify_fx" / "h", "gcc", "-O2", ("-DEC_FC_FIXED_POINT_REQUANT",))

@@ -104,6 +104,27 @@ CASES: tuple[Case, ...] = (
          lambda L, x: L.Activation("relu")(L.Add()([x, _conv(L, x, filters=8, kernel_size=3, padding="same")]))),
     # SIMD FULLY_CONNECTED: 301 inputs (chunks of 256, a tail of 1), 67 rows (tiles of 64, an odd row).
     Case("fully_connected_wide", ("FULLY_CONNECTED",), (301,), lambda L, x: L.Dense(67, activation="relu")(x)),
+    # SIMD FULLY_CONNECTED, four rows per pass: 7 rows (a pass of 4, then 2 + 1), 45 inputs (11 groups:
+    # 3 before the 4-group loop, a tail of 1); 10 rows (4 + 4 + 2) over 138 inputs (34 groups, a tail of 2).
+    Case("fully_connected_rows7_d45", ("FULLY_CONNECTED",), (45,), lambda L, x: L.Dense(7)(x)),
+    Case("fully_connected_rows10_d138", ("FULLY_CONNECTED",), (138,), lambda L, x: L.Dense(10, activation="relu")(x)),
+    # Depthwise SIMD for any multiplier and channel count (ec_dw_simd.c): channel counts that leave
+    # 1-3 channels after the groups of 4 (the scalar tail), multipliers 1, 2, 3, 4, strides 1 and 2,
+    # SAME and VALID padding, ReLU/ReLU6 clamps, a fused block; average pools whose channels leave a
+    # tail, and a 16 x 17 window (272 taps, over the SIMD sum's 255: the reference loop).
+    Case("depthwise_c6_same_relu", ("DEPTHWISE_CONV_2D",), (8, 9, 6),
+         lambda L, x: L.DepthwiseConv2D(3, padding="same", activation="relu")(x)),
+    Case("depthwise_c5_m2_s2_valid", ("DEPTHWISE_CONV_2D",), (9, 10, 5),
+         lambda L, x: L.DepthwiseConv2D(3, strides=2, depth_multiplier=2)(x)),
+    Case("depthwise_c7_m3_s2_same", ("DEPTHWISE_CONV_2D",), (9, 8, 7),
+         lambda L, x: L.DepthwiseConv2D(3, strides=2, depth_multiplier=3, padding="same", activation="relu6")(x)),
+    Case("depthwise_c3_m4_k5", ("DEPTHWISE_CONV_2D",), (7, 8, 3),
+         lambda L, x: L.DepthwiseConv2D(5, depth_multiplier=4, padding="same")(x)),
+    Case("ds_block_c6_m2", ("DEPTHWISE_CONV_2D", "CONV_2D"), (7, 8, 6),
+         lambda L, x: L.Conv2D(5, 1)(L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu")(x))),
+    Case("avg_pool_c6_k3_s2", ("AVERAGE_POOL_2D",), (7, 9, 6),
+         lambda L, x: L.AveragePooling2D(3, strides=2, padding="same")(x)),
+    Case("avg_pool_c9_window_272", ("AVERAGE_POOL_2D",), (16, 17, 9), lambda L, x: L.AveragePooling2D((16, 17))(x)),
 )
 
 

@@ -8,7 +8,7 @@ int8 inputs (incl. all -128, all 127, alternating extremes):
 - built with TFLM's fixed-point FULLY_CONNECTED rounding, against the TFLM interpreter, within 1 LSB;
 - fused (pixel-by-pixel blocks) against unfused, and the engine's kernels against the
   plain reference kernels (-DEC_REFERENCE_KERNELS): bit-identical;
-- the SIMD kernels (ec_conv_simd.c, ec_dw_simd.c) on the host through the C emulation of their
+- the SIMD kernels (ec_conv_simd.c, ec_dw_simd.c, ec_pool.c's average) on the host through the C emulation of their
   DSP instructions (-DEC_SIMD_EMULATE, under ASan/UBSan), also with their fast requantization off, and
   under QEMU on a Cortex-M4 with the real instructions: bit-identical to the reference kernels.
 """
@@ -55,7 +55,7 @@ def _has_conv(case: testmodels.Case) -> bool:
 
 
 def _has_simd_kernel(case: testmodels.Case) -> bool:
-    return _has_conv(case) or bool({"FULLY_CONNECTED", "ADD"} & set(case.ops))
+    return _has_conv(case) or bool({"FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D"} & set(case.ops))
 
 
 @pytest.mark.parametrize("case", testmodels.CASES, ids=lambda c: c.name)

@@ -30,14 +30,11 @@ static void ec_chain_pixels(ec_pixel_batch *b, int8_t *dst, int32_t *acc_max)
     const ec_chain_params *p = b->p;
     const ec_conv_params *first = p->first;
     int8_t *first_out = p->pointwise != NULL ? b->mid : dst;
-    int i;
 #ifndef EC_SIMD
     (void)acc_max;
 #endif
     if (p->first_is_depthwise) {
-        for (i = 0; i < b->n; ++i) {
-            ec_depthwise_pixel_s8(first, b->in, b->yx[2 * i], b->yx[2 * i + 1], first_out + i * first->out_c);
-        }
+        ec_depthwise_pixels_s8(first, b->in, b->yx, b->n, first_out);
 #ifdef EC_SIMD
     } else if (acc_max != NULL && p->pointwise == NULL) {
         ec_conv2d_pixels_simd(first, b->in, b->yx, b->n, NULL, acc_max);

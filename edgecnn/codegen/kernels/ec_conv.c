@@ -104,10 +104,17 @@ void ec_conv2d_s8(const ec_conv_params *p, const int8_t *in, int8_t *out)
 
 void ec_depthwise_conv2d_s8(const ec_conv_params *p, const int8_t *in, int8_t *out)
 {
-    int oy, ox;
-    for (oy = 0; oy < p->out_h; ++oy) {
-        for (ox = 0; ox < p->out_w; ++ox) {
-            ec_depthwise_pixel_s8(p, in, oy, ox, out + ((int32_t)oy * p->out_w + ox) * p->out_c);
+    const int32_t pixels = (int32_t)p->out_h * p->out_w;
+    int yx[2 * EC_PIXELS_MAX];
+    int32_t i;
+    int n = 0;
+    /* EC_PIXELS_MAX pixels per call (the SIMD kernel shares each channel group's constants) */
+    for (i = 0; i < pixels; ++i) {
+        yx[2 * n] = (int)(i / p->out_w);
+        yx[2 * n + 1] = (int)(i % p->out_w);
+        if (++n == EC_PIXELS_MAX || i + 1 == pixels) {
+            ec_depthwise_pixels_s8(p, in, yx, n, out + (i + 1 - n) * p->out_c);
+            n = 0;
         }
     }
 }

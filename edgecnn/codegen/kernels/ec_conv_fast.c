@@ -30,6 +30,14 @@ void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, in
     ec_depthwise_pixel_ref_s8(p, in, oy, ox, out);
 }
 
+void ec_depthwise_pixels_s8(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
+{
+    int i;
+    for (i = 0; i < n; ++i) {
+        ec_depthwise_pixel_ref_s8(p, in, yx[2 * i], yx[2 * i + 1], out + i * p->out_c);
+    }
+}
+
 void ec_pointwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int8_t *out)
 {
     ec_pointwise_pixel_ref_s8(p, in, out);
@@ -199,6 +207,19 @@ void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, in
         for (c = 0; c < n; ++c) {
             out[c0 + c] = ec_output_fast(p, p->bias != NULL ? acc[c] + p->bias[c0 + c] : acc[c], c0 + c);
         }
+    }
+}
+
+void ec_depthwise_pixels_s8(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
+{
+    int i;
+#ifdef EC_SIMD
+    if (ec_depthwise_pixels_simd(p, in, yx, n, out)) {
+        return;
+    }
+#endif
+    for (i = 0; i < n; ++i) {
+        ec_depthwise_pixel_s8(p, in, yx[2 * i], yx[2 * i + 1], out + i * p->out_c);
     }
 }
 

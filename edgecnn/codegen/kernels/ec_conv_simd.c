@@ -24,17 +24,31 @@
 EC_ALWAYS_INLINE uint32_t *ec_expand(const int8_t *src, int groups, uint32_t *col)
 {
 #if defined(__ARM_FEATURE_DSP)
-    const int8_t *end = src + 4 * groups;
-    uint32_t e, o;
-    if (groups > 0) { /* LDR, two SXTB16, one STRD per group; volatile: it stores to col */
+    const int8_t *end = src + 4 * (groups & ~1);
+    uint32_t e, o, f, q;
+    if (groups & 1) { /* LDR, two SXTB16, one STRD per group; volatile: it stores to col */
+        __asm__ volatile("ldr %[e], [%[src]], #4\n\t"
+                         "sxtb16 %[o], %[e], ror #8\n\t"
+                         "sxtb16 %[e], %[e]\n\t"
+                         "strd %[e], %[o], [%[col]], #32\n\t"
+                         : [src] "+r"(src), [col] "+r"(col), [e] "=&r"(e), [o] "=&r"(o)
+                         :
+                         : "memory");
+        end += 4;
+    }
+    if (src != end) { /* then two groups per loop pass */
         __asm__ volatile("1:\n\t"
                 "ldr %[e], [%[src]], #4\n\t"
+                "ldr %[f], [%[src]], #4\n\t"
                 "sxtb16 %[o], %[e], ror #8\n\t"
                 "sxtb16 %[e], %[e]\n\t"
+                "sxtb16 %[q], %[f], ror #8\n\t"
+                "sxtb16 %[f], %[f]\n\t"
                 "strd %[e], %[o], [%[col]], #32\n\t"
+                "strd %[f], %[q], [%[col]], #32\n\t"
                 "cmp %[src], %[end]\n\t"
                 "bne 1b\n\t"
-                : [src] "+r"(src), [col] "+r"(col), [e] "=&r"(e), [o] "=&r"(o)
+                : [src] "+r"(src), [col] "+r"(col), [e] "=&r"(e), [o] "=&r"(o), [f] "=&r"(f), [q] "=&r"(q)
                 : [end] "r"(end)
                 : "cc", "memory");
     }
@@ -95,169 +109,100 @@ static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox,
     }
 }
 
-#if defined(__ARM_FEATURE_DSP)
-/* One weight word (four taps) feeds the pixels' pairs of the group: LDR, two
- * SXTB16, then per pixel one LDRD and two SMLADs. Written in assembly so that
- * the loop has exactly these instructions (gcc -Os spills and loads each word
- * on its own): 17 instructions per 16 MACs for four pixels. `skip` is the
- * post-increment that moves the last pixel's LDRD to the next group. */
-#define EC_MAC_LOOP(body, ...)                                                                      \
-    __asm__("1:\n\t"                                                                                \
-            "ldr %[v], [%[w]], #4\n\t"                                                              \
-            "sxtb16 %[o], %[v], ror #8\n\t"                                                         \
-            "sxtb16 %[v], %[v]\n\t" body "cmp %[col], %[end]\n\t"                                   \
-            "bne 1b\n\t"                                                                            \
-            : __VA_ARGS__)
-#define EC_MAC_PIXEL(acc, skip)                                                                     \
-    "ldrd %[x0], %[x1], [%[col]], #" skip "\n\t"                                                    \
-    "smlad %[" acc "], %[v], %[x0], %[" acc "]\n\t"                                                 \
-    "smlad %[" acc "], %[o], %[x1], %[" acc "]\n\t"
+/* The multiply-accumulate core: rows x 4 pixels. For each of `rows`
+ * output channels (weights at w, w + stride, ... bytes), acc[4 r + s] +=
+ * the channel's `groups` weight words . pixel s's pairs in col. The
+ * assembly reads the first seven fields, the C emulation the rest. */
+typedef struct {
+    const uint32_t *col;     /* 0: groups x 8 words, pixel s's pairs at 8 g + 2 s */
+    const uint32_t *rem_end; /* 4: col + 8 (groups % 4), where the one-group loop ends */
+    const uint32_t *end;     /* 8: col + 8 groups */
+    int32_t skip;            /* 12: stride - 4 groups, from the end of a row's groups to the next row */
+    int32_t *acc;            /* 16: rows x 4 int32, updated */
+    int32_t *acc_end;        /* 20: acc + 4 rows */
+    const int8_t *w;         /* 24: first channel's row at this chunk */
+    int32_t stride;          /* bytes from one channel's row to the next */
+    int32_t groups;          /* >= 1 */
+    int32_t rows;            /* >= 1 */
+    int32_t n;               /* pixels in use (the C emulation computes only those) */
+} ec_mac_job;
 
-EC_ALWAYS_INLINE void ec_mac4(const uint32_t *col, const int8_t *w, int groups, int32_t *acc)
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
+/* One group: LDR of the weight word, two SXTB16, then two LDMs of two pixels'
+ * pairs each feeding four SMLADs: 13 instructions, 22 cycles at worst
+ * (no load pipelining) per 16 MACs. */
+#define EC_MAC_GROUP                                                                                \
+    "ldr r4, [r11], #4\n\t"                                                                         \
+    "sxtb16 r5, r4, ror #8\n\t"                                                                     \
+    "sxtb16 r4, r4\n\t"                                                                             \
+    "ldm r10!, {r6-r9}\n\t"                                                                         \
+    "smlad r0, r4, r6, r0\n\t"                                                                      \
+    "smlad r0, r5, r7, r0\n\t"                                                                      \
+    "smlad r1, r4, r8, r1\n\t"                                                                      \
+    "smlad r1, r5, r9, r1\n\t"                                                                      \
+    "ldm r10!, {r6-r9}\n\t"                                                                         \
+    "smlad r2, r4, r6, r2\n\t"                                                                      \
+    "smlad r2, r5, r7, r2\n\t"                                                                      \
+    "smlad r3, r4, r8, r3\n\t"                                                                      \
+    "smlad r3, r5, r9, r3\n\t"
+
+/* In assembly as a whole function: the loop needs 14 registers (4
+ * accumulators, weight word and its two halves, four pixel words, col,
+ * weights, end, the accumulator row pointer in lr), more than gcc's
+ * allocator gives inline assembly at -O0 or with the FPU on. The job's
+ * first six fields are copied to the stack; per row 15 instructions around
+ * the loops: the groups % 4 first, one at a time, then four per loop pass. */
+__attribute__((naked, noinline)) static void ec_mac_rows(ec_mac_job *job __attribute__((unused)))
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    const uint32_t *end = col + 2 * EC_SLOTS * groups;
-    uint32_t v, o, x0, x1;
-    if (groups > 0) {
-        EC_MAC_LOOP(EC_MAC_PIXEL("a0", "8") EC_MAC_PIXEL("a1", "8") EC_MAC_PIXEL("a2", "8") EC_MAC_PIXEL("a3", "8"),
-                    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [col] "+r"(col), [w] "+r"(w),
-                    [v] "=&r"(v), [o] "=&r"(o), [x0] "=&r"(x0), [x1] "=&r"(x1) : [end] "r"(end) : "cc", "memory");
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    __asm__("push {r4-r11, lr}\n\t"
+            "ldr r11, [r0, #24]\n\t"
+            "ldm r0, {r4-r9}\n\t"
+            "push {r4-r9}\n\t"
+            "mov lr, r8\n\t"
+            "2:\n\t"
+            "ldm lr, {r0-r3}\n\t"
+            "ldr r10, [sp, #0]\n\t"
+            "ldr r12, [sp, #4]\n\t"
+            "cmp r10, r12\n\t"
+            "beq 4f\n\t"
+            "3:\n\t" EC_MAC_GROUP
+            "cmp r10, r12\n\t"
+            "bne 3b\n\t"
+            "4:\n\t"
+            "ldr r12, [sp, #8]\n\t"
+            "cmp r10, r12\n\t"
+            "beq 6f\n\t"
+            "5:\n\t" EC_MAC_GROUP EC_MAC_GROUP EC_MAC_GROUP EC_MAC_GROUP
+            "cmp r10, r12\n\t"
+            "bne 5b\n\t"
+            "6:\n\t"
+            "stmia lr!, {r0-r3}\n\t"
+            "ldr r4, [sp, #12]\n\t"
+            "add r11, r11, r4\n\t"
+            "ldr r4, [sp, #20]\n\t"
+            "cmp lr, r4\n\t"
+            "bne 2b\n\t"
+            "add sp, sp, #24\n\t"
+            "pop {r4-r11, pc}\n\t");
 }
-
-static void ec_mac2(const uint32_t *col, const int8_t *w, int groups, int32_t *acc)
-{
-    int32_t a0 = acc[0], a1 = acc[1];
-    const uint32_t *end = col + 2 * EC_SLOTS * groups;
-    uint32_t v, o, x0, x1;
-    if (groups > 0) {
-        EC_MAC_LOOP(EC_MAC_PIXEL("a0", "8") EC_MAC_PIXEL("a1", "24"), [a0] "+r"(a0), [a1] "+r"(a1), [col] "+r"(col),
-                    [w] "+r"(w), [v] "=&r"(v), [o] "=&r"(o), [x0] "=&r"(x0), [x1] "=&r"(x1) : [end] "r"(end)
-                    : "cc", "memory");
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-}
-
-static int32_t ec_mac1(const uint32_t *col, const int8_t *w, int groups, int32_t a0)
-{
-    const uint32_t *end = col + 2 * EC_SLOTS * groups;
-    uint32_t v, o, x0, x1;
-    if (groups > 0) {
-        EC_MAC_LOOP(EC_MAC_PIXEL("a0", "32"), [a0] "+r"(a0), [col] "+r"(col), [w] "+r"(w), [v] "=&r"(v), [o] "=&r"(o),
-                    [x0] "=&r"(x0), [x1] "=&r"(x1) : [end] "r"(end) : "cc", "memory");
-    }
-    return a0;
-}
-
 #else /* the C emulation: the same sums, pixel by pixel */
-
-static int32_t ec_mac1(const uint32_t *col, const int8_t *w, int groups, int32_t a)
+static void ec_mac_rows(ec_mac_job *job)
 {
-    const uint32_t *end = col + 2 * EC_SLOTS * groups;
-    while (col < end) {
-        const uint32_t v = ec_load4(w);
-        a = ec_smlad(ec_sxtb16_ror8(v), col[1], ec_smlad(ec_sxtb16(v), col[0], a));
-        col += 2 * EC_SLOTS;
-        w += 4;
+    const int8_t *row = job->w;
+    int r, s, g;
+    for (r = 0; r < job->rows; ++r, row += job->stride, job->acc += EC_SLOTS) {
+        for (s = 0; s < job->n; ++s) {
+            const uint32_t *x = job->col + 2 * s;
+            int32_t a = job->acc[s];
+            for (g = 0; g < job->groups; ++g, x += 2 * EC_SLOTS) {
+                const uint32_t v = ec_load4(row + 4 * g);
+                a = ec_smlad(ec_sxtb16_ror8(v), x[1], ec_smlad(ec_sxtb16(v), x[0], a));
+            }
+            job->acc[s] = a;
+        }
     }
-    return a;
-}
-
-static void ec_mac2(const uint32_t *col, const int8_t *w, int groups, int32_t *acc)
-{
-    acc[0] = ec_mac1(col, w, groups, acc[0]);
-    acc[1] = ec_mac1(col + 2, w, groups, acc[1]);
-}
-
-EC_ALWAYS_INLINE void ec_mac4(const uint32_t *col, const int8_t *w, int groups, int32_t *acc)
-{
-    ec_mac2(col, w, groups, acc);
-    ec_mac2(col + 4, w, groups, acc + 2);
 }
 #endif
-
-/* All output channels of the n pixels whose taps are in col (and tail[i]). */
-static void ec_conv_core(const ec_conv_params *p, const uint32_t *col, const int8_t tail[EC_SLOTS][4], int n,
-                         int32_t taps, int8_t *out, int32_t *acc_max)
-{
-    const int groups = (int)(taps >> 2), rest = (int)(taps & 3), out_c = p->out_c;
-    const int clamp = p->act_min > -128 || p->act_max < 127;
-    const int8_t *w = p->weights;
-    int oc, i, t;
-    if (n == 4 && acc_max != NULL) { /* a max pool follows: keep each channel's largest accumulator */
-        for (oc = 0; oc < out_c; ++oc, w += taps) {
-            int32_t acc[EC_SLOTS], m;
-            acc[0] = acc[1] = acc[2] = acc[3] = p->eff_bias[oc];
-            ec_mac4(col, w, groups, acc);
-            for (t = 0; t < rest; ++t) {
-                const int32_t wt = w[4 * groups + t];
-                acc[0] += tail[0][t] * wt;
-                acc[1] += tail[1][t] * wt;
-                acc[2] += tail[2][t] * wt;
-                acc[3] += tail[3][t] * wt;
-            }
-            m = acc[0] > acc[1] ? acc[0] : acc[1];
-            m = acc[2] > m ? acc[2] : m;
-            m = acc[3] > m ? acc[3] : m;
-            acc_max[oc] = m > acc_max[oc] ? m : acc_max[oc];
-        }
-        return;
-    }
-    if (n == 4 && p->requant_32 && !clamp) { /* the common case, accumulators kept in registers */
-        for (oc = 0; oc < out_c; ++oc, w += taps) {
-            int32_t acc[EC_SLOTS];
-            ec_rq r;
-            acc[0] = acc[1] = acc[2] = acc[3] = p->eff_bias[oc];
-            ec_mac4(col, w, groups, acc);
-            for (t = 0; t < rest; ++t) {
-                const int32_t wt = w[4 * groups + t];
-                acc[0] += tail[0][t] * wt;
-                acc[1] += tail[1][t] * wt;
-                acc[2] += tail[2][t] * wt;
-                acc[3] += tail[3][t] * wt;
-            }
-            r = ec_rq_channel(p, oc);
-            out[oc] = ec_rq_apply(p, r, 0, acc[0]);
-            out[out_c + oc] = ec_rq_apply(p, r, 0, acc[1]);
-            out[2 * out_c + oc] = ec_rq_apply(p, r, 0, acc[2]);
-            out[3 * out_c + oc] = ec_rq_apply(p, r, 0, acc[3]);
-        }
-        return;
-    }
-    for (oc = 0; oc < out_c; ++oc, w += taps) {
-        int32_t acc[EC_SLOTS];
-        acc[0] = acc[1] = acc[2] = acc[3] = p->eff_bias[oc];
-        if (n == 4) {
-            ec_mac4(col, w, groups, acc);
-        } else {
-            i = 0;
-            if (n >= 2) {
-                ec_mac2(col, w, groups, acc);
-                i = 2;
-            }
-            if (i < n) {
-                acc[i] = ec_mac1(col + 2 * i, w, groups, acc[i]);
-            }
-        }
-        for (i = 0; i < n; ++i) {
-            for (t = 0; t < rest; ++t) {
-                acc[i] += tail[i][t] * w[4 * groups + t];
-            }
-        }
-        if (acc_max == NULL) {
-            ec_store(p, acc, n, oc, out_c, out + oc);
-            continue;
-        }
-        for (i = 0; i < n; ++i) {
-            acc_max[oc] = acc[i] > acc_max[oc] ? acc[i] : acc_max[oc];
-        }
-    }
-}
 
 /* out[oc] = the requantized acc_max[oc], for every channel: max pooling
  * commutes with requantization (a non-decreasing function of the
@@ -313,59 +258,139 @@ static void ec_im2col_part(const ec_conv_params *p, const int8_t *in, int oy, in
     }
 }
 
-/* The n pixels' accumulators of channel oc += the chunk's groups. */
-static void ec_mac_n(const uint32_t *col, const int8_t *w, int groups, int n, int32_t *acc)
+/* One output of a requant_32 layer (ec_rq_apply with the clamp bounds in registers). */
+EC_ALWAYS_INLINE int8_t ec_rq_out(ec_rq r, int clamp, int32_t lo, int32_t hi, int32_t acc)
 {
-    if (n == 4) {
-        ec_mac4(col, w, groups, acc);
-        return;
+    int32_t x = ec_smmulr((int32_t)((uint32_t)acc << 1), r.mult);
+    x = ec_ssat8(((x + r.half + (x >> 31)) >> r.right) + r.zero_point);
+    if (clamp) {
+        x = x < lo ? lo : (x > hi ? hi : x);
     }
-    if (n >= 2) {
-        ec_mac2(col, w, groups, acc);
-    }
-    if (n & 1) {
-        acc[n - 1] = ec_mac1(col + 2 * (n - 1), w, groups, acc[n - 1]);
+    return (int8_t)x;
+}
+
+/* Four pixels of channels oc0 .. oc0 + noc - 1, requant_32 layers: the
+ * channel's constants loaded once; clamp is a constant after inlining. */
+EC_ALWAYS_INLINE void ec_conv_out4(const ec_conv_params *p, int32_t (*acc)[EC_SLOTS], int oc0, int noc, int clamp,
+                                   int8_t *out)
+{
+    const int out_c = p->out_c;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    int j;
+    for (j = 0; j < noc; ++j) {
+        const ec_rq r = ec_rq_channel(p, oc0 + j);
+        const int32_t *a = acc[j];
+        int8_t *o = out + oc0 + j;
+        o[0] = ec_rq_out(r, clamp, lo, hi, a[0]);
+        o[out_c] = ec_rq_out(r, clamp, lo, hi, a[1]);
+        o[2 * out_c] = ec_rq_out(r, clamp, lo, hi, a[2]);
+        o[3 * out_c] = ec_rq_out(r, clamp, lo, hi, a[3]);
     }
 }
 
-/* All output channels of n pixels, the reduction in chunks (see EC_CHUNK_GROUPS) through col
- * (EC_COL_WORDS words);
- * yx == NULL: a 1x1 conv on n consecutive pixel vectors. */
-static void ec_conv_tiled(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int32_t taps,
-                          uint32_t *col, int8_t *out, int32_t *acc_max)
+/* acc[j][0 .. n-1] (channel oc0 + j) requantized to out, or raised into acc_max. */
+static void ec_conv_outputs(const ec_conv_params *p, int32_t (*acc)[EC_SLOTS], int oc0, int noc, int n, int8_t *out,
+                            int32_t *acc_max)
 {
-    int32_t acc[EC_TILE_OC][EC_SLOTS];
-    const int groups = (int)(taps >> 2), out_c = p->out_c;
-    int oc0, g0, i, j;
-    for (oc0 = 0; oc0 < out_c; oc0 += EC_TILE_OC) {
-        const int noc = out_c - oc0 < EC_TILE_OC ? out_c - oc0 : EC_TILE_OC;
+    int j, i;
+    if (acc_max != NULL) {
+        for (j = 0; j < noc; ++j) {
+            int32_t m = acc_max[oc0 + j];
+            for (i = 0; i < n; ++i) {
+                m = acc[j][i] > m ? acc[j][i] : m;
+            }
+            acc_max[oc0 + j] = m;
+        }
+        return;
+    }
+    if (n == EC_SLOTS && p->requant_32) {
+        if (p->act_min == -128 && p->act_max == 127) {
+            ec_conv_out4(p, acc, oc0, noc, 0, out);
+        } else {
+            ec_conv_out4(p, acc, oc0, noc, 1, out);
+        }
+        return;
+    }
+    for (j = 0; j < noc; ++j) {
+        ec_store(p, acc[j], n, oc0 + j, p->out_c, out + oc0 + j);
+    }
+}
+
+/* All output channels of n pixels, in tiles of `tile` channels whose
+ * accumulators stay in acc (tile x 4, the caller's stack). whole: col already holds the n receptive
+ * fields (taps <= 160; the taps % 4 last taps in tail). Else the reduction
+ * goes in chunks of EC_CHUNK_GROUPS groups expanded into col per tile (in_c
+ * % 4 == 0); yx == NULL: a 1x1 conv on n consecutive pixel vectors. */
+static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int32_t taps, uint32_t *col,
+                        const int8_t (*tail)[4], int8_t *out, int32_t *acc_max, int32_t (*acc)[EC_SLOTS], int tile)
+{
+    const int groups = (int)(taps >> 2), rest = tail != NULL ? (int)(taps & 3) : 0;
+    ec_mac_job job;
+    int oc0, g0, i, j, t;
+    for (oc0 = 0; oc0 < p->out_c; oc0 += tile) {
+        const int noc = p->out_c - oc0 < tile ? p->out_c - oc0 : tile;
         for (j = 0; j < noc; ++j) {
             acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = p->eff_bias[oc0 + j];
         }
         for (g0 = 0; g0 < groups; g0 += EC_CHUNK_GROUPS) {
             const int cnt = groups - g0 < EC_CHUNK_GROUPS ? groups - g0 : EC_CHUNK_GROUPS;
-            const int8_t *w = p->weights + (int32_t)oc0 * taps + 4 * g0;
-            for (i = 0; i < n; ++i) {
+            for (i = 0; tail == NULL && i < n; ++i) {
                 if (yx == NULL) {
                     ec_expand(in + i * p->in_c + 4 * g0, cnt, col + 2 * i);
                 } else {
                     ec_im2col_part(p, in, yx[2 * i], yx[2 * i + 1], g0, cnt, col + 2 * i);
                 }
             }
-            for (j = 0; j < noc; ++j, w += taps) {
-                ec_mac_n(col, w, cnt, n, acc[j]);
+            job.col = col;
+            job.w = p->weights + (int32_t)oc0 * taps + 4 * g0;
+            job.stride = taps;
+            job.groups = cnt;
+            job.rows = noc;
+            job.acc = acc[0];
+            job.n = n;
+            job.rem_end = col + 2 * EC_SLOTS * (cnt & 3);
+            job.end = col + 2 * EC_SLOTS * cnt;
+            job.skip = taps - 4 * cnt;
+            job.acc_end = (int32_t *)(acc + noc);
+            ec_mac_rows(&job);
+        }
+        for (j = 0; j < noc && rest > 0; ++j) { /* the taps % 4 last taps */
+            const int8_t *w = p->weights + (int32_t)(oc0 + j) * taps + 4 * groups;
+            for (t = 0; t < rest; ++t) {
+                const int32_t wt = w[t];
+                acc[j][0] += tail[0][t] * wt; /* slots past n hold zeros */
+                acc[j][1] += tail[1][t] * wt;
+                acc[j][2] += tail[2][t] * wt;
+                acc[j][3] += tail[3][t] * wt;
             }
         }
-        for (j = 0; j < noc; ++j) {
-            if (acc_max == NULL) {
-                ec_store(p, acc[j], n, oc0 + j, out_c, out + oc0 + j);
-                continue;
-            }
-            for (i = 0; i < n; ++i) {
-                acc_max[oc0 + j] = acc[j][i] > acc_max[oc0 + j] ? acc[j][i] : acc_max[oc0 + j];
-            }
-        }
+        ec_conv_outputs(p, acc, oc0, noc, n, out, acc_max);
     }
+}
+
+/* ec_conv_run with its tile of sums on the stack only while it runs: tiles
+ * of EC_TILE_OC channels when the reduction is chunked (each tile expands
+ * the chunks again), of EC_TILE_OC_WHOLE when col holds the whole receptive
+ * fields (a smaller tile then costs only calls). */
+#define EC_TILE_OC_WHOLE 32
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void ec_conv_whole(const ec_conv_params *p, int n, int32_t taps, uint32_t *col, const int8_t (*tail)[4],
+                          int8_t *out, int32_t *acc_max)
+{
+    int32_t acc[EC_TILE_OC_WHOLE][EC_SLOTS];
+    ec_conv_run(p, NULL, NULL, n, taps, col, tail, out, acc_max, acc, EC_TILE_OC_WHOLE);
+}
+
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void ec_conv_chunked(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int32_t taps,
+                            uint32_t *col, int8_t *out, int32_t *acc_max)
+{
+    int32_t acc[EC_TILE_OC][EC_SLOTS];
+    ec_conv_run(p, in, yx, n, taps, col, NULL, out, acc_max, acc, EC_TILE_OC);
 }
 
 /* 1 if the receptive field fits col whole; 2 if it takes the reduction tiling. */
@@ -390,20 +415,20 @@ int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *
 {
     const int32_t taps = (int32_t)p->k_h * p->k_w * p->in_c;
     uint32_t col[EC_COL_WORDS];
-    int8_t tail[EC_SLOTS][4];
+    int8_t tail[EC_SLOTS][4] = {{0}}; /* slots past n stay 0 for ec_conv_run */
     int i;
     const int path = ec_simd_path(p, taps);
     if (path == 0 || n > EC_SLOTS) {
         return 0;
     }
     if (path == 2) {
-        ec_conv_tiled(p, in, yx, n, taps, col, out, acc_max);
+        ec_conv_chunked(p, in, yx, n, taps, col, out, acc_max);
         return 1;
     }
     for (i = 0; i < n; ++i) {
         ec_im2col(p, in, yx[2 * i], yx[2 * i + 1], col + 2 * i, tail[i]);
     }
-    ec_conv_core(p, col, (const int8_t(*)[4])tail, n, taps, out, acc_max);
+    ec_conv_whole(p, n, taps, col, (const int8_t(*)[4])tail, out, acc_max);
     return 1;
 }
 
@@ -411,14 +436,14 @@ int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, i
 {
     const int in_c = p->in_c;
     uint32_t col[EC_COL_WORDS];
-    int8_t tail[EC_SLOTS][4];
+    int8_t tail[EC_SLOTS][4] = {{0}}; /* slots past n stay 0 for ec_conv_run */
     int i;
     const int path = ec_simd_path(p, in_c);
     if (path == 0 || n > EC_SLOTS) {
         return 0;
     }
     if (path == 2) {
-        ec_conv_tiled(p, in, NULL, n, in_c, col, out, acc_max);
+        ec_conv_chunked(p, in, NULL, n, in_c, col, out, acc_max);
         return 1;
     }
     for (i = 0; i < n; ++i) {
@@ -428,7 +453,7 @@ int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, i
             tail[i][t] = in[i * in_c + (in_c & ~3) + t];
         }
     }
-    ec_conv_core(p, col, (const int8_t(*)[4])tail, n, in_c, out, acc_max);
+    ec_conv_whole(p, n, in_c, col, (const int8_t(*)[4])tail, out, acc_max);
     return 1;
 }
 

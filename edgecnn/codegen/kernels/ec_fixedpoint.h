@@ -94,4 +94,23 @@ static inline int32_t ec_exp_quarter(int32_t a)
     return ec_add_wrap(exp_minus_one_eighth, ec_srdhm(exp_minus_one_eighth, ec_add_wrap(x, poly)));
 }
 
+/* The fast path of ec_mul_round_double, in 32-bit steps, for s = -(exp + 21)
+ * in [33, 53]: with q = |acc| * (mant >> 21) (one 32 x 32 -> 64 multiply),
+ * the exact product times 2^(exp + 21) lies in [q, q + |acc|), and the double
+ * multiply's rounding moves it by at most 2^-53 of itself, below 2^(s - 22)
+ * (< 2^31) while the result is below 2^29. With half added, the integer part
+ * is the high word shifted by s - 32; when the high word's fraction bits fh
+ * are neither 0 nor all ones, the interval (width < 2^32) cannot reach a
+ * multiple of 2^s, so that is the rounded result. Else (near a tie, or
+ * large) returns -1 and the exact path decides. */
+static inline int32_t ec_round_double_fast(uint32_t a, uint64_t mant, int s)
+{
+    const int s1 = s - 32;
+    const uint32_t mask = (1u << s1) - 1u;
+    const uint32_t hi = (uint32_t)(((uint64_t)a * (uint32_t)(mant >> 21)) >> 32) + (1u << (s1 - 1));
+    const uint32_t fh = hi & mask;
+    const uint32_t r = hi >> s1;
+    return (fh != 0u && fh != mask && r < (1u << 29)) ? (int32_t)r : -1;
+}
+
 #endif /* EC_FIXEDPOINT_H */

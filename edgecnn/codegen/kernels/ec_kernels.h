@@ -256,6 +256,8 @@ void ec_pointwise_pixels_s8(const ec_conv_params *p, const int8_t *in, int n, in
 /* One output pixel (all channels) of a conv / depthwise conv at (oy, ox). */
 void ec_conv2d_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
 void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
+/* Depthwise on output pixels (yx[0], yx[1]), ... (n <= EC_PIXELS_MAX) to out (n * out_c bytes). */
+void ec_depthwise_pixels_s8(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out);
 /* A 1x1 conv on one pixel vector of p->in_c values. */
 void ec_pointwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int8_t *out);
 /* The plain reference versions of the three (same results, no shortcuts). */

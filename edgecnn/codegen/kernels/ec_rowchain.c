@@ -43,13 +43,10 @@ static void ec_move_down(int8_t *window, int32_t shift, int32_t n)
 static void ec_stage_pixels(const ec_conv_params *p, int depthwise, const int8_t *in, const int *yx, int n,
                             int8_t *out)
 {
-    int i;
-    if (!depthwise) {
+    if (depthwise) {
+        ec_depthwise_pixels_s8(p, in, yx, n, out);
+    } else {
         ec_conv2d_pixels_s8(p, in, yx, n, out);
-        return;
-    }
-    for (i = 0; i < n; ++i) {
-        ec_depthwise_pixel_s8(p, in, yx[2 * i], yx[2 * i + 1], out + i * p->out_c);
     }
 }
 

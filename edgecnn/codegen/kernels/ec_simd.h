@@ -64,6 +64,21 @@ static inline uint32_t ec_sadd16(uint32_t a, uint32_t b)
     return r;
 }
 
+/* Halfwise a + (sign-extended bytes 2, 0 of b); the same with bytes 3, 1 (ror 8). */
+static inline uint32_t ec_sxtab16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline uint32_t ec_sxtab16_ror8(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
 /* acc + lo(a) * lo(b); acc + hi(a) * hi(b). */
 static inline int32_t ec_smlabb(uint32_t a, uint32_t b, int32_t acc)
 {
@@ -128,6 +143,16 @@ static inline int32_t ec_smlabb(uint32_t a, uint32_t b, int32_t acc)
 static inline int32_t ec_smlatt(uint32_t a, uint32_t b, int32_t acc)
 {
     return ec_smlabb(a >> 16, b >> 16, acc);
+}
+
+static inline uint32_t ec_sxtab16(uint32_t a, uint32_t b)
+{
+    return ec_sadd16(a, ec_sxtb16(b));
+}
+
+static inline uint32_t ec_sxtab16_ror8(uint32_t a, uint32_t b)
+{
+    return ec_sadd16(a, ec_sxtb16_ror8(b));
 }
 #endif
 
