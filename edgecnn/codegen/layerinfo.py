@@ -29,12 +29,22 @@ class CallInfo:
         return asdict(self) | {"ops": list(self.ops), "output_shape": list(self.output_shape)}
 
 
+def _union_bytes(spans: list) -> int:
+    """Bytes covered by sorted (start, end) spans (an output may lie over an input: planner.py)."""
+    total, reach = 0, None
+    for a, b in spans:
+        a = a if reach is None else max(a, reach)
+        total += max(0, b - a)
+        reach = b if reach is None else max(reach, b)
+    return total
+
+
 def call_infos(graph: Graph, calls: list[Lowered], plan: Plan) -> tuple[CallInfo, ...]:
     """CallInfo for every call of the planned sequence."""
     out = []
     for pos, c in enumerate(calls):
         kind, offset = plan.places[c.output]
-        live = sum(size for size, first, last, _ in plan.buffers if first <= pos <= last)
+        live = _union_bytes(sorted((o, o + size) for size, first, last, o in plan.buffers if first <= pos <= last))
         t = graph.tensors[c.output]
         out.append(CallInfo(pos, c.layer, tuple(c.ops), c.kernel, c.output, tuple(t.shape), kind, int(offset),
                             int(t.nbytes), int(c.macs), int(sum(a.nbytes for a in c.consts)), int(c.scratch_bytes),

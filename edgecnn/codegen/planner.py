@@ -7,10 +7,18 @@ bytes. Placement is greedy: in a given order, each buffer goes to the lowest
 offset that does not collide with an already placed, simultaneously alive
 buffer (TFLM's GreedyMemoryPlanner does this largest first); a few orders are
 tried and the smallest arena kept.
+
+Streaming kernels may write their output over an input that dies at the call
+(overlap.py gives, per such pair, how far the output may start after the
+input). A second placement takes those overlaps: in a given order each
+buffer goes to the candidate offset (next to a placed buffer, or at a
+permitted overlap) that keeps the arena smallest, negative offsets allowed;
+the whole layout is shifted to start at 0 at the end.
 """
 
 from dataclasses import dataclass
 
+from edgecnn.codegen import overlap
 from edgecnn.codegen.ir import Lowered
 from edgecnn.codegen.tflite_reader import Graph
 
@@ -42,7 +50,7 @@ def _roots(calls: list[Lowered]) -> dict[int, int]:
     return root
 
 
-def _place(sizes: dict, first: dict, last: dict) -> tuple[dict, int]:
+def _place(sizes: dict, first: dict, last: dict, pairs: dict) -> tuple[dict, int]:
     """The smallest of a few greedy placements (no single order wins on every graph)."""
     orders = [
         lambda k: (-sizes[k], first[k], str(k)),  # largest first (TFLM's choice)
@@ -50,7 +58,43 @@ def _place(sizes: dict, first: dict, last: dict) -> tuple[dict, int]:
         lambda k: (-(last[k] - first[k]), -sizes[k], str(k)),  # longest-lived first
         lambda k: (-sizes[k] * (last[k] - first[k] + 1), str(k)),
     ]
-    return min((_place_in_order(sorted(sizes, key=o), sizes, first, last) for o in orders), key=lambda r: r[1])
+    tries = [_place_in_order(sorted(sizes, key=o), sizes, first, last) for o in orders]
+    if pairs:
+        tries += [_place_overlapping(sorted(sizes, key=o), sizes, first, last, pairs) for o in orders]
+    return min(tries, key=lambda r: r[1])
+
+
+def _fits(key, at: int, placed: list, sizes: dict, first: dict, last: dict, pairs: dict) -> bool:
+    """`key` at offset `at` misses every placed buffer alive at the same time, or overlaps it as a pair permits."""
+    for o, k in placed:
+        if first[k] > last[key] or first[key] > last[k] or at + sizes[key] <= o or o + sizes[k] <= at:
+            continue
+        if (k, key) in pairs and at - o <= pairs[(k, key)]:  # key is the output written over input k
+            continue
+        if (key, k) in pairs and o - at <= pairs[(key, k)]:
+            continue
+        return False
+    return True
+
+
+def _place_overlapping(keys: list, sizes: dict, first: dict, last: dict, pairs: dict) -> tuple[dict, int]:
+    """Each buffer at the candidate offset that keeps the span smallest (then the lowest), overlaps allowed."""
+    size = {k: _align(sizes[k]) for k in keys}
+    placed: list[tuple[int, object]] = []
+    lo = hi = 0
+    for key in keys:
+        cands = {0}
+        for o, k in placed:
+            cands |= {o + size[k], o - size[key]}
+            if (k, key) in pairs:
+                cands.add(o + pairs[(k, key)])
+            if (key, k) in pairs:
+                cands.add(o - pairs[(key, k)])
+        ok = [c for c in sorted(cands) if _fits(key, c, placed, size, first, last, pairs)]
+        at = min(ok, key=lambda c: (max(hi, c + size[key]) - min(lo, c) if placed else size[key], abs(c)))
+        lo, hi = (min(lo, at), max(hi, at + size[key])) if placed else (at, at + size[key])
+        placed.append((at, key))
+    return {k: o - lo for o, k in placed}, _align(hi - lo)
 
 
 def _place_in_order(keys: list, sizes: dict, first: dict, last: dict) -> tuple[dict, int]:
@@ -82,6 +126,20 @@ def caller_buffers(graph: Graph, root: dict) -> dict:
     return out
 
 
+def _pairs(calls: list[Lowered], root: dict, sizes: dict, first: dict, last: dict) -> dict:
+    """(input root, output root) -> dmax for the calls whose output may overlap an input that dies there."""
+    pairs: dict = {}
+    for pos, c in enumerate(calls):
+        out = root[c.output]
+        if out not in sizes or first[out] != pos:
+            continue
+        for t, d in overlap.dmax(c).items():
+            r = root[t]
+            if r in sizes and r != out and last[r] == pos:
+                pairs[(r, out)] = min(pairs.get((r, out), d), d)
+    return pairs
+
+
 def plan(graph: Graph, calls: list[Lowered]) -> Plan:
     """Places for every activation of the call list (after fusion)."""
     root = _roots(calls)
@@ -99,7 +157,7 @@ def plan(graph: Graph, calls: list[Lowered]) -> Plan:
         if c.scratch_bytes:
             key = ("scratch", pos)
             sizes[key], first[key], last[key] = c.scratch_bytes, pos, pos
-    offsets, total = _place(sizes, first, last)
+    offsets, total = _place(sizes, first, last, _pairs(calls, root, sizes, first, last))
     places = {}
     for t, r in root.items():
         places[t] = (callers[r], 0) if r in callers else ("arena", offsets[r])

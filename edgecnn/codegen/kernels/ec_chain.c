@@ -1,7 +1,10 @@
 /* A fused block, computed a few output pixels at a time so that its
  * intermediate tensors are never stored in full (the arena then holds only
  * the block's input and output). Each pixel goes through exactly the same
- * arithmetic as the plain kernels, so the result is bit-identical. */
+ * arithmetic as the plain kernels, so the result is bit-identical.
+ * The order of the loops below (raster batches of EC_PIXELS_MAX pixels; pooled
+ * pixels in raster order) bounds how far the planner lets the output overlap
+ * the input (overlap.py): change them together. */
 #include "ec_conv_common.h"
 #include "ec_simd.h"
 

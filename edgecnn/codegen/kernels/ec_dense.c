@@ -120,13 +120,19 @@ void ec_mean_hw_s8(const ec_mean_params *p, const int8_t *in, int8_t *out)
 /* reference_integer_ops::Add, same shapes (no broadcasting). */
 void ec_add_s8(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out)
 {
-    int32_t i;
 #ifdef EC_SIMD
     if (ec_add_simd(p, in1, in2, out)) { /* ec_eltwise_simd.c */
         return;
     }
 #endif
-    for (i = 0; i < p->size; ++i) {
+    ec_add_span_s8(p, in1, in2, out, p->size);
+}
+
+/* The first n elements (element i read before it is written: in place is exact). */
+void ec_add_span_s8(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
         const int32_t a = ec_shl_wrap(in1[i] + p->in1_offset, p->left_shift);
         const int32_t b = ec_shl_wrap(in2[i] + p->in2_offset, p->left_shift);
         const int32_t sa = ec_mbqm(a, p->in1_mult, p->in1_shift);

@@ -52,25 +52,44 @@ static void ec_add_table(int32_t offset, int left, int32_t mult, int32_t shift, 
     }
 }
 
-int ec_add_simd(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out)
+int ec_add_simd_begin(const ec_add_params *p, int32_t size, ec_add_stream *s)
 {
-    int32_t t1[256], t2[256];
-    const int32_t *c1 = t1 + 128, *c2 = t2 + 128;
-    /* Locals: the stores to out could alias *p, which would make gcc reload every field. */
-    const int32_t size = p->size, out_off = p->out_offset, lo = p->act_min, hi = p->act_max;
-    ec_rshift ro;
-    int32_t i;
     if (size < EC_ADD_TABLE_MIN || p->left_shift < 0 || p->left_shift > 20 || p->in1_shift > 0 ||
         p->in2_shift > 0 || p->out_shift >= 0) {
         return 0;
     }
-    ec_add_table(p->in1_offset, (int)p->left_shift, p->in1_mult, p->in1_shift, t1);
-    ec_add_table(p->in2_offset, (int)p->left_shift, p->in2_mult, p->in2_shift, t2);
-    ro = ec_rshift_make(p->out_mult, p->out_shift);
-    for (i = 0; i < size; ++i) {
-        const int32_t r = ec_rshift_apply(ro, c1[in1[i]] + c2[in2[i]]) + out_off;
-        out[i] = (int8_t)ec_clamp(r, lo, hi);
+    ec_add_table(p->in1_offset, (int)p->left_shift, p->in1_mult, p->in1_shift, s->t1);
+    ec_add_table(p->in2_offset, (int)p->left_shift, p->in2_mult, p->in2_shift, s->t2);
+    s->c1 = s->t1 + 128;
+    s->c2 = s->t2 + 128;
+    s->out_mult = p->out_mult;
+    s->out_shift = p->out_shift;
+    s->out_offset = p->out_offset;
+    s->act_min = p->act_min;
+    s->act_max = p->act_max;
+    return 1;
+}
+
+void ec_add_simd_span(const ec_add_stream *s, const int8_t *in1, const int8_t *in2, int8_t *out, int32_t n)
+{
+    const int32_t *c1 = s->c1, *c2 = s->c2; /* loaded, so gcc indexes them (LDR [c, v, LSL #2]) */
+    /* Locals: the stores to out could alias *s, which would make gcc reload every field. */
+    const int32_t out_off = s->out_offset, lo = s->act_min, hi = s->act_max;
+    const ec_rshift ro = ec_rshift_make(s->out_mult, s->out_shift);
+    const int8_t *const end = in1 + n;
+    while (in1 != end) { /* element i is read before it is written: in place is exact */
+        const int32_t r = ec_rshift_apply(ro, c1[*in1++] + c2[*in2++]) + out_off;
+        *out++ = (int8_t)ec_clamp(r, lo, hi);
     }
+}
+
+int ec_add_simd(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out)
+{
+    ec_add_stream s;
+    if (!ec_add_simd_begin(p, p->size, &s)) {
+        return 0;
+    }
+    ec_add_simd_span(&s, in1, in2, out, p->size);
     return 1;
 }
 

@@ -201,6 +201,25 @@ void ec_hard_swish_s8(const ec_hard_swish_params *p, const int8_t *in, int8_t *o
  * channels if there is a pool stage. */
 void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t *scratch);
 
+/* A fused block computed row by row (ec_rowchain.c): conv A, optionally conv B
+ * over A's output (A's rows live only in a window of B's kernel height in the
+ * scratch), optionally ADD of the result and `operand` (same shape). The
+ * result equals the plain kernels one after the other, and the output may be
+ * placed over the input or the operand as planner.py / overlap.py allow. */
+typedef struct {
+    const ec_conv_params *first;
+    int8_t first_is_depthwise;
+    const ec_conv_params *second;      /* NULL: none */
+    int8_t second_is_depthwise;
+    const ec_add_params *add;          /* NULL: none */
+    int8_t conv_is_in1;                /* the conv result is the ADD's first input */
+} ec_rowchain_params;
+/* scratch: B's window (k_h rows of A's output, dilation included, at most all of them) if there is a B,
+ * then EC_PIXELS_MAX pixels of the block's conv result if there is an ADD. */
+void ec_rowchain_s8(const ec_rowchain_params *p, const int8_t *in, int8_t *out, int8_t *scratch);
+void ec_rowchain_add_s8(const ec_rowchain_params *p, const int8_t *in, const int8_t *operand, int8_t *out,
+                        int8_t *scratch);
+
 /* Requantization of a FULLY_CONNECTED row's accumulator (bias included) to the output. */
 int8_t ec_fc_requant(const ec_fc_params *p, int o, int32_t acc);
 /* The SIMD FULLY_CONNECTED (ec_fc_simd.c, only with EC_SIMD); returns 1 when it wrote out. */
@@ -208,6 +227,17 @@ int ec_fully_connected_simd(const ec_fc_params *p, const int8_t *in, int8_t *out
 
 /* The SIMD ADD (ec_eltwise_simd.c, only with EC_SIMD); returns 1 when it wrote out. */
 int ec_add_simd(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
+/* ADD in slices (fused blocks): the reference loop on the first n elements, or, with EC_SIMD,
+ * ec_add_simd's tables built once by ec_add_simd_begin (0: it does not take the shape of `size`
+ * elements) and applied to each slice. */
+typedef struct {
+    int32_t t1[256], t2[256];
+    const int32_t *c1, *c2; /* t1 + 128, t2 + 128 */
+    int32_t out_mult, out_shift, out_offset, act_min, act_max;
+} ec_add_stream;
+void ec_add_span_s8(const ec_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *out, int32_t n);
+int ec_add_simd_begin(const ec_add_params *p, int32_t size, ec_add_stream *s);
+void ec_add_simd_span(const ec_add_stream *s, const int8_t *in1, const int8_t *in2, int8_t *out, int32_t n);
 
 /* round((double)acc * s) for s = mant * 2^exp (mant < 2^53) without floating
  * point; magnitudes beyond 2^30 saturate. */
@@ -215,7 +245,10 @@ int32_t ec_mul_round_double(int32_t acc, uint64_t mant, int exp);
 
 /* Output pixels (yx[0], yx[1]), (yx[2], yx[3]), ... (n <= EC_PIXELS_MAX),
  * all channels, to out (n * out_c bytes): the SIMD kernels load each weight
- * once for all of them. */
+ * once for all of them. These pixel routines read only the receptive fields
+ * of the pixels they are given and write only their outputs; ec_rowchain.c
+ * passes a copy of the parameters whose in_h / pad_top describe a window of
+ * input rows. */
 #define EC_PIXELS_MAX 4
 void ec_conv2d_pixels_s8(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out);
 /* A 1x1 conv on n <= EC_PIXELS_MAX consecutive pixel vectors of p->in_c values. */
