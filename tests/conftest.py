@@ -27,3 +27,19 @@ def user_folder(tmp_path_factory) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(img).resize((USER_SIDE, USER_SIDE), Image.Resampling.BILINEAR).save(folder / f"{i:04d}.png")
     return root
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """EDGECNN_NO_SKIPS=1 (.ci/run sets it, having installed every tool): a skipped test fails the
+    run, so a tool missing on the CI machine cannot turn its tests green by skipping them."""
+    import os
+
+    if os.environ.get("EDGECNN_NO_SKIPS") != "1" or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped:
+        reporter.write_line(f"\nEDGECNN_NO_SKIPS=1: {len(skipped)} test(s) skipped; every tool should be installed here")
+        for rep in skipped:
+            reporter.write_line(f"  skipped: {rep.nodeid}: {rep.longrepr[2] if isinstance(rep.longrepr, tuple) else ''}")
+        session.exitstatus = 1
