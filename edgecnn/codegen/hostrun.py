@@ -4,6 +4,8 @@ One process runs every input (the harness reads them from a file), so 1,000
 inputs cost one compile and one exec.
 """
 
+import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgecnn.codegen import GenerateResult
+from edgecnn.codegen import KERNELS_DIR, GenerateResult
 from edgecnn.errors import EdgecnnError
 
 HARNESS = Path(__file__).resolve().parent / "harness" / "host_main.c.in"
@@ -50,15 +52,66 @@ def write_harness(gen: GenerateResult, build_dir: Path) -> Path:
 
 def compile_host(gen: GenerateResult, exe: Path, compiler: str = "gcc", opt: str = "-O2",
                  extra: tuple[str, ...] = ()) -> Path:
-    """Build the harness + engine with the strict warning flags; raises with the compiler's message."""
+    """Build the harness + engine with the strict warning flags; raises with the compiler's message.
+    The kernel library's objects come from the object cache (kernel_objects)."""
     exe = Path(exe)
     exe.parent.mkdir(parents=True, exist_ok=True)
     main = write_harness(gen, exe.parent)
-    cmd = [_tool(compiler), *STRICT, opt, *extra, f"-I{gen.out_dir}", str(main), *map(str, gen.sources), "-o", str(exe)]
+    cc, flags = _tool(compiler), (*STRICT, opt, *extra)
+    objects = kernel_objects(cc, flags, gen.sources)
+    inputs = [str(objects.get(p.name, p)) for p in gen.sources]  # the link order stays the sources'
+    cmd = [cc, *flags, f"-I{gen.out_dir}", str(main), *inputs, "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise EdgecnnError(f"{compiler} failed on the generated engine:\n{proc.stderr.strip()}")
     return exe
+
+
+def object_cache_dir() -> Path:
+    """$EDGECNN_OBJECT_CACHE, else ~/.cache/edgecnn/objects (XDG_CACHE_HOME honoured)."""
+    if os.environ.get("EDGECNN_OBJECT_CACHE"):
+        return Path(os.environ["EDGECNN_OBJECT_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgecnn" / "objects"
+
+
+def verbatim_kernels(sources) -> list[Path]:
+    """The sources that are verbatim copies of the kernel library (differing only by their
+    provenance comment): their objects do not depend on the model."""
+    out = []
+    for src in map(Path, sources):
+        lib = KERNELS_DIR / src.name
+        if src.suffix == ".c" and src.name.startswith("ec_") and lib.is_file() and \
+                src.read_text().endswith(lib.read_text()):
+            out.append(src)
+    return out
+
+
+def kernel_cache_dir(cc: str, flags, *more: str) -> Path:
+    """The cache directory for kernel objects built by cc with flags: keyed on the compiler's
+    version, the flags, anything else that shapes the build (`more`) and the library's content."""
+    version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
+    library = [f"{k.name}\0{k.read_text()}" for k in sorted(KERNELS_DIR.glob("ec_*.[ch]"))]
+    key = hashlib.sha256("\0".join([cc, version, *flags, *more, *library]).encode()).hexdigest()
+    return object_cache_dir() / key[:24]
+
+
+def kernel_objects(cc: str, flags: tuple[str, ...], sources) -> dict[str, Path]:
+    """{file name: object} for the verbatim kernel copies among sources, each compiled once per
+    cache directory (kernel_cache_dir), like ccache; the model's files are compiled as before."""
+    cache = kernel_cache_dir(cc, flags)
+    out = {}
+    for src in verbatim_kernels(sources):
+        obj = cache / f"{src.stem}.o"
+        if not obj.is_file():
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = cache / f"{src.stem}.{os.getpid()}.tmp.o"
+            proc = subprocess.run([cc, *flags, f"-I{KERNELS_DIR}", "-c", str(KERNELS_DIR / src.name), "-o", str(tmp)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise EdgecnnError(f"{Path(cc).name} failed on the kernel {src.name}:\n{proc.stderr.strip()}")
+            os.replace(tmp, obj)  # atomic: a concurrent build sees the whole object or none
+        out[src.name] = obj
+    return out
 
 
 def run_host(exe: Path, inputs: np.ndarray, output_size: int, repeats: int = 0, timeout_s: float = 600) -> HostRun:

@@ -112,11 +112,25 @@ def build(gen: GenerateResult, images: np.ndarray, outputs: np.ndarray, build_di
     write_inputs(gen, build_dir / "gen", images, outputs)
     cmd = ["make", "-s", "-C", str(BOARD_DIR), f"BUILD={build_dir}", f"MODEL_DIR={gen.out_dir.resolve()}",
            f"GEN_DIR={build_dir / 'gen'}", f"OPT={opt}", f"EXTRA_CFLAGS={' '.join(cflags)}",
-           f"FLOAT_ABI={float_abi}", "all"]
+           f"FLOAT_ABI={float_abi}", *_kernel_cache_args(gen, opt, cflags, float_abi), "all"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise EdgecnnError(f"the Cortex-M4 build failed:\n{(proc.stdout + proc.stderr).strip()[-3000:]}")
     return build_dir
+
+
+def _kernel_cache_args(gen: GenerateResult, opt: str, cflags: tuple[str, ...], float_abi: str) -> list[str]:
+    """The Makefile's KERNEL_OBJ_DIR and KERNELS: the verbatim kernel copies are compiled once per
+    compiler, flags, Makefile and library content (edgecnn.codegen.hostrun's object cache)."""
+    from edgecnn.codegen import hostrun
+
+    kernels = hostrun.verbatim_kernels(gen.sources)
+    if not kernels or shutil.which("arm-none-eabi-gcc") is None:
+        return []
+    makefile = (BOARD_DIR / "Makefile").read_text()
+    cache = hostrun.kernel_cache_dir(shutil.which("arm-none-eabi-gcc"), (opt, *cflags, float_abi), makefile)
+    cache.mkdir(parents=True, exist_ok=True)
+    return [f"KERNEL_OBJ_DIR={cache}", f"KERNELS={' '.join(k.name for k in kernels)}"]
 
 
 def _kv(log: str, key: str) -> int:
