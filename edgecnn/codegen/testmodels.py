@@ -125,6 +125,15 @@ CASES: tuple[Case, ...] = (
     Case("avg_pool_c6_k3_s2", ("AVERAGE_POOL_2D",), (7, 9, 6),
          lambda L, x: L.AveragePooling2D(3, strides=2, padding="same")(x)),
     Case("avg_pool_c9_window_272", ("AVERAGE_POOL_2D",), (16, 17, 9), lambda L, x: L.AveragePooling2D((16, 17))(x)),
+    # The interleaved tiles of four rows (fc_weight_layout): 2 rows (no tile, only the row-by-row part);
+    # 12 rows (three tiles, none left) over 516 inputs (chunks 256 + 256 + 4, no tail), ReLU6; 70 rows
+    # over 36 inputs (x expanded once for two row tiles, a tile of 64 and one of 4 + 2 rows); 3 inputs
+    # without bias (no group at all: every sum from zeros and the tail).
+    Case("fully_connected_rows2_d22", ("FULLY_CONNECTED",), (22,), lambda L, x: L.Dense(2)(x)),
+    Case("fully_connected_rows12_d516_relu6", ("FULLY_CONNECTED",), (516,),
+         lambda L, x: L.Dense(12, activation="relu6")(x)),
+    Case("fully_connected_rows70_d36", ("FULLY_CONNECTED",), (36,), lambda L, x: L.Dense(70)(x)),
+    Case("fully_connected_d3_no_bias", ("FULLY_CONNECTED",), (3,), lambda L, x: L.Dense(9, use_bias=False)(x)),
 )
 
 
