@@ -25,11 +25,19 @@
 #define EC_NOINLINE
 #endif
 
-/* groups x 4 inputs + offset -> pairs (x0, x2), (x1, x3) per group. */
+/* groups x 4 inputs + offset -> pairs (x0, x2), (x1, x3) per group; two
+ * groups a pass (one loop branch per 8 inputs). */
 EC_NOINLINE static void ec_fc_expand(const int8_t *in, int groups, uint32_t off2, uint32_t *x)
 {
-    const int8_t *end = in + 4 * groups;
-    for (; in != end; in += 4, x += 2) {
+    const int8_t *end = in + 4 * (groups & ~1);
+    for (; in != end; in += 8, x += 4) {
+        const uint32_t v0 = ec_load4(in), v1 = ec_load4(in + 4);
+        x[0] = ec_sadd16(ec_sxtb16(v0), off2);
+        x[1] = ec_sadd16(ec_sxtb16_ror8(v0), off2);
+        x[2] = ec_sadd16(ec_sxtb16(v1), off2);
+        x[3] = ec_sadd16(ec_sxtb16_ror8(v1), off2);
+    }
+    if (groups & 1) {
         const uint32_t v = ec_load4(in);
         x[0] = ec_sadd16(ec_sxtb16(v), off2);
         x[1] = ec_sadd16(ec_sxtb16_ror8(v), off2);
@@ -193,24 +201,26 @@ typedef struct {
 
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
 /* In assembly: gcc -Os keeps the clamp and the loop bound on the stack
- * (about 61 cycles a row at worst; this loop 47). s1 = s - 32 in [1, 21]
- * as one unsigned compare, |v| as eor/sub with its sign, then the steps of
+ * (about 61 cycles a row at worst; this loop 45). s in [33, 53] as one
+ * unsigned compare, |v| as eor/sub with its sign, then the steps of
  * ec_round_double_fast. */
 __attribute__((naked, noinline)) static int ec_fc_fast(const ec_fc_rq *q __attribute__((unused)),
                                                        int j0 __attribute__((unused)))
 {
     __asm__("push {r4-r11, lr}\n\t"
             "ldm r0, {r2-r9}\n\t"
-            "mov r0, r1\n\t"
-            "cmp r0, r6\n\t"
+            "add r2, r2, r6, lsl #2\n\t" /* the arrays from their ends, j - n up to 0 */
+            "add r3, r3, r6, lsl #3\n\t"
+            "add r4, r4, r6, lsl #1\n\t"
+            "add r5, r5, r6\n\t"
+            "subs r0, r1, r6\n\t"
             "bge 9f\n\t"
             "1:\n\t"
             "ldrsh r10, [r4, r0, lsl #1]\n\t"
-            "add r10, r10, #53\n\t"
-            "rsb r10, r10, #0\n\t" /* s1 = -(exp + 53) */
-            "sub r11, r10, #1\n\t"
+            "add r11, r10, #74\n\t" /* exp + 74 = 53 - s in [0, 20] */
             "cmp r11, #20\n\t"
             "bhi 9f\n\t"
+            "rsb r10, r11, #21\n\t" /* s1 = s - 32 */
             "add r11, r3, r0, lsl #3\n\t"
             "ldrd r11, r12, [r11]\n\t"
             "lsr r11, r11, #21\n\t"
@@ -242,10 +252,10 @@ __attribute__((naked, noinline)) static int ec_fc_fast(const ec_fc_rq *q __attri
             "it gt\n\t"
             "movgt r12, r9\n\t"
             "strb r12, [r5, r0]\n\t"
-            "add r0, r0, #1\n\t"
-            "cmp r0, r6\n\t"
-            "blt 1b\n\t"
+            "adds r0, r0, #1\n\t"
+            "bne 1b\n\t"
             "9:\n\t"
+            "add r0, r0, r6\n\t"
             "pop {r4-r11, pc}\n\t");
 }
 #else
