@@ -88,14 +88,17 @@ void ec_fully_connected_s8(const ec_fc_params *p, const int8_t *in, int8_t *out)
     }
 #endif
     for (o = 0; o < p->out_depth; ++o) {
-        /* Row o's word g at w + g * step (the layout of ec_fc_params), its tail at t. */
+        /* Row o's words one step apart (the layout of ec_fc_params), its tail at t. */
         const int in_tile = o < quads;
         const int8_t *w = p->weights + (in_tile ? (int32_t)(o & ~3) * body + 4 * (o & 3) : (int32_t)o * body);
         const int step = in_tile ? 16 : 4;
         const int8_t *t = p->weights + (int32_t)p->out_depth * body + (int32_t)o * tail;
         int32_t acc = 0;
-        for (d = 0; d < body; ++d) {
-            acc += (in[d] + p->in_offset) * w[(d >> 2) * step + (d & 3)];
+        for (d = 0; d < body; d += 4, w += step) {
+            acc += (in[d] + p->in_offset) * w[0];
+            acc += (in[d + 1] + p->in_offset) * w[1];
+            acc += (in[d + 2] + p->in_offset) * w[2];
+            acc += (in[d + 3] + p->in_offset) * w[3];
         }
         for (d = 0; d < tail; ++d) {
             acc += (in[body + d] + p->in_offset) * t[d];
