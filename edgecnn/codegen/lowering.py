@@ -207,7 +207,8 @@ def lower_fully_connected(g: Graph, op: Operator, layer: str) -> Lowered:
         mult, shift = quant.per_channel_multipliers(s_in, w.scale, s_out, out_d)
     act_min, act_max = quant.activation_range(int(op.options.get("fusedActivationFunction", 0)), s_out, z_out)
     bias = _bias(g, op, op.inputs[2] if len(op.inputs) > 2 else -1, out_d, layer)
-    consts = [ConstArray(layer, "weights", "int8_t", fc_weight_layout(w.data.reshape(out_d, in_d)))] + ([bias] if bias is not None else [])
+    weights = ConstArray(layer, "weights", "int8_t", fc_weight_layout(w.data.reshape(out_d, in_d)))
+    consts = [weights] + ([bias] if bias is not None else [])
     mant, exp = quant.double_scale_parts(s_in, w.scale, s_out, out_d)
     consts += _requant_consts(layer, mult, shift)
     consts += [ConstArray(layer, "real_mant", "int64_t", mant), ConstArray(layer, "real_exp", "int16_t", exp)]
