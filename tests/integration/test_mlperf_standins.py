@@ -5,6 +5,12 @@ bound on its wide layers (3x3 convs over 32 and 64 channels: 288 and 576 taps, r
 Measured: 1.217 instructions per MAC (-Os, 15.2M instructions for 12.5M MACs; 1.431 before the
 conv core became one assembly function with LDM pixel loads, 4.50 before the tiled reduction and
 the SIMD ADD). The bound leaves ~11% margin; the count is deterministic (-icount shift=0).
+
+The anomaly-detection stand-in (ten FULLY_CONNECTED layers, 640 inputs): 0 LSB against LiteRT's
+reference kernels on the host, the Cortex-M4 equal to the host, within an instructions-per-MAC
+bound. Measured: 1.46 (385,793 instructions for 264,192 MACs, -Os; 1.822 before the interleaved
+4-row weight tiles with one LDM per group and the requantization loop in assembly). The bound
+leaves ~9% margin.
 """
 
 import shutil
