@@ -102,10 +102,12 @@ CASES: tuple[Case, ...] = (
     # tables (EC_ADD_TABLE_MIN = 1,024; the "add" case above stays below it).
     Case("add_relu_residual", ("ADD",), (5, 26, 8),
          lambda L, x: L.Activation("relu")(L.Add()([x, _conv(L, x, filters=8, kernel_size=3, padding="same")]))),
-    # SIMD FULLY_CONNECTED: 301 inputs (chunks of 256, a tail of 1), 67 rows (tiles of 64, an odd row).
+    # SIMD FULLY_CONNECTED: 301 inputs (chunks of 256, a tail of 1), 67 rows (blocks of 64, 3 rows
+    # after the 4-row tiles).
     Case("fully_connected_wide", ("FULLY_CONNECTED",), (301,), lambda L, x: L.Dense(67, activation="relu")(x)),
-    # SIMD FULLY_CONNECTED, four rows per pass: 7 rows (a pass of 4, then 2 + 1), 45 inputs (11 groups:
-    # 3 before the 4-group loop, a tail of 1); 10 rows (4 + 4 + 2) over 138 inputs (34 groups, a tail of 2).
+    # SIMD FULLY_CONNECTED, 4-row tiles: 7 rows (a tile, then 3 rows in C), 45 inputs (11 groups:
+    # 3 before the 8-group loop, a tail of 1); 10 rows (4 + 4 + 2) over 138 inputs (34 groups: 2 before
+    # the 8-group loop, a tail of 2).
     Case("fully_connected_rows7_d45", ("FULLY_CONNECTED",), (45,), lambda L, x: L.Dense(7)(x)),
     Case("fully_connected_rows10_d138", ("FULLY_CONNECTED",), (138,), lambda L, x: L.Dense(10, activation="relu")(x)),
     # Depthwise SIMD for any multiplier and channel count (ec_dw_simd.c): channel counts that leave
