@@ -174,6 +174,20 @@ def lower_pool(g: Graph, op: Operator, layer: str) -> Lowered:
                    role="max_pool" if is_max else "")
 
 
+def fc_weight_layout(w: np.ndarray) -> np.ndarray:
+    """FULLY_CONNECTED weights in the order the kernels read them (ec_fc_params in ec_kernels.h).
+
+    w: (O, I) int8. With body = I & ~3 and quads = O & ~3: rows [0, quads) in tiles of four, each
+    tile's words interleaved (row 0 word g, row 1 word g, row 2 word g, row 3 word g), so one LDM
+    fetches a group of four inputs for four rows; then rows [quads, O) row by row over the body;
+    then every row's I - body last weights. Returns (O * I,).
+    """
+    o, i = w.shape
+    body, quads = i & ~3, o & ~3
+    tiles = w[:quads, :body].reshape(quads // 4, 4, body // 4, 4).transpose(0, 2, 1, 3)
+    return np.concatenate([tiles.reshape(-1), w[quads:, :body].reshape(-1), w[:, body:].reshape(-1)])
+
+
 def lower_fully_connected(g: Graph, op: Operator, layer: str) -> Lowered:
     x, y = activation(g, op, op.inputs[0]), activation(g, op, op.outputs[0])
     w = g.tensors[op.inputs[1]]
@@ -193,7 +207,8 @@ def lower_fully_connected(g: Graph, op: Operator, layer: str) -> Lowered:
         mult, shift = quant.per_channel_multipliers(s_in, w.scale, s_out, out_d)
     act_min, act_max = quant.activation_range(int(op.options.get("fusedActivationFunction", 0)), s_out, z_out)
     bias = _bias(g, op, op.inputs[2] if len(op.inputs) > 2 else -1, out_d, layer)
-    consts = [ConstArray(layer, "weights", "int8_t", w.data.reshape(-1))] + ([bias] if bias is not None else [])
+    weights = ConstArray(layer, "weights", "int8_t", fc_weight_layout(w.data.reshape(out_d, in_d)))
+    consts = [weights] + ([bias] if bias is not None else [])
     mant, exp = quant.double_scale_parts(s_in, w.scale, s_out, out_d)
     consts += _requant_consts(layer, mult, shift)
     consts += [ConstArray(layer, "real_mant", "int64_t", mant), ConstArray(layer, "real_exp", "int16_t", exp)]

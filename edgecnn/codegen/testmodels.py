@@ -102,10 +102,12 @@ CASES: tuple[Case, ...] = (
     # tables (EC_ADD_TABLE_MIN = 1,024; the "add" case above stays below it).
     Case("add_relu_residual", ("ADD",), (5, 26, 8),
          lambda L, x: L.Activation("relu")(L.Add()([x, _conv(L, x, filters=8, kernel_size=3, padding="same")]))),
-    # SIMD FULLY_CONNECTED: 301 inputs (chunks of 256, a tail of 1), 67 rows (tiles of 64, an odd row).
+    # SIMD FULLY_CONNECTED: 301 inputs (chunks of 256, a tail of 1), 67 rows (blocks of 64, 3 rows
+    # after the 4-row tiles).
     Case("fully_connected_wide", ("FULLY_CONNECTED",), (301,), lambda L, x: L.Dense(67, activation="relu")(x)),
-    # SIMD FULLY_CONNECTED, four rows per pass: 7 rows (a pass of 4, then 2 + 1), 45 inputs (11 groups:
-    # 3 before the 4-group loop, a tail of 1); 10 rows (4 + 4 + 2) over 138 inputs (34 groups, a tail of 2).
+    # SIMD FULLY_CONNECTED, 4-row tiles: 7 rows (a tile, then 3 rows in C), 45 inputs (11 groups:
+    # 3 before the 8-group loop, a tail of 1); 10 rows (4 + 4 + 2) over 138 inputs (34 groups: 2 before
+    # the 8-group loop, a tail of 2).
     Case("fully_connected_rows7_d45", ("FULLY_CONNECTED",), (45,), lambda L, x: L.Dense(7)(x)),
     Case("fully_connected_rows10_d138", ("FULLY_CONNECTED",), (138,), lambda L, x: L.Dense(10, activation="relu")(x)),
     # Depthwise SIMD for any multiplier and channel count (ec_dw_simd.c): channel counts that leave
@@ -125,6 +127,15 @@ CASES: tuple[Case, ...] = (
     Case("avg_pool_c6_k3_s2", ("AVERAGE_POOL_2D",), (7, 9, 6),
          lambda L, x: L.AveragePooling2D(3, strides=2, padding="same")(x)),
     Case("avg_pool_c9_window_272", ("AVERAGE_POOL_2D",), (16, 17, 9), lambda L, x: L.AveragePooling2D((16, 17))(x)),
+    # The interleaved tiles of four rows (fc_weight_layout): 2 rows (no tile, only the row-by-row part);
+    # 12 rows (three tiles, none left) over 516 inputs (chunks 256 + 256 + 4, no tail), ReLU6; 70 rows
+    # over 36 inputs (x expanded once for two row tiles, a tile of 64 and one of 4 + 2 rows); 3 inputs
+    # without bias (no group at all: every sum from zeros and the tail).
+    Case("fully_connected_rows2_d22", ("FULLY_CONNECTED",), (22,), lambda L, x: L.Dense(2)(x)),
+    Case("fully_connected_rows12_d516_relu6", ("FULLY_CONNECTED",), (516,),
+         lambda L, x: L.Dense(12, activation="relu6")(x)),
+    Case("fully_connected_rows70_d36", ("FULLY_CONNECTED",), (36,), lambda L, x: L.Dense(70)(x)),
+    Case("fully_connected_d3_no_bias", ("FULLY_CONNECTED",), (3,), lambda L, x: L.Dense(9, use_bias=False)(x)),
 )
 
 

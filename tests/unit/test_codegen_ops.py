@@ -145,3 +145,25 @@ def test_generation_is_deterministic(models, tmp_path):
     a = generate(models["softmax"], tmp_path / "a", "m")
     b = generate(models["softmax"], tmp_path / "b", "m")
     assert [p.read_bytes() for p in a.files] == [p.read_bytes() for p in b.files]
+
+
+@pytest.mark.parametrize("rows,depth", [(7, 45), (8, 16), (2, 22), (12, 3), (70, 36)])
+def test_fc_weight_layout_is_the_index_ec_fc_params_documents(rows, depth):
+    """fc_weight_layout puts w[o, d] where ec_kernels.h says the kernels read it: in a 4-row tile
+    at (o & ~3) * body + (d >> 2) * 16 + (o & 3) * 4 + (d & 3), else o * body + d over the body,
+    then rows * body + o * tail + (d - body)."""
+    from edgecnn.codegen.lowering import fc_weight_layout
+
+    w = np.random.default_rng(rows * depth).integers(-128, 128, (rows, depth)).astype(np.int8)
+    flat = fc_weight_layout(w)
+    body, quads, tail = depth & ~3, rows & ~3, depth & 3
+    for o in range(rows):
+        for d in range(depth):
+            if d >= body:
+                at = rows * body + o * tail + d - body
+            elif o < quads:
+                at = (o & ~3) * body + (d >> 2) * 16 + (o & 3) * 4 + (d & 3)
+            else:
+                at = o * body + d
+            assert flat[at] == w[o, d], (o, d)
+    assert flat.shape == (rows * depth,) and sorted(flat.tolist()) == sorted(w.reshape(-1).tolist())

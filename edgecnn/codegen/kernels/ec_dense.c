@@ -80,6 +80,7 @@ int8_t ec_fc_requant(const ec_fc_params *p, int o, int32_t acc)
  * offset, clamp. The SIMD set takes over (ec_fc_simd.c). */
 void ec_fully_connected_s8(const ec_fc_params *p, const int8_t *in, int8_t *out)
 {
+    const int body = p->in_depth & ~3, tail = p->in_depth - body, quads = p->out_depth & ~3;
     int o, d;
 #ifdef EC_SIMD
     if (ec_fully_connected_simd(p, in, out)) {
@@ -87,10 +88,20 @@ void ec_fully_connected_s8(const ec_fc_params *p, const int8_t *in, int8_t *out)
     }
 #endif
     for (o = 0; o < p->out_depth; ++o) {
-        const int8_t *w = p->weights + (int32_t)o * p->in_depth;
+        /* Row o's words one step apart (the layout of ec_fc_params), its tail at t. */
+        const int in_tile = o < quads;
+        const int8_t *w = p->weights + (in_tile ? (int32_t)(o & ~3) * body + 4 * (o & 3) : (int32_t)o * body);
+        const int step = in_tile ? 16 : 4;
+        const int8_t *t = p->weights + (int32_t)p->out_depth * body + (int32_t)o * tail;
         int32_t acc = 0;
-        for (d = 0; d < p->in_depth; ++d) {
-            acc += (in[d] + p->in_offset) * w[d];
+        for (d = 0; d < body; d += 4, w += step) {
+            acc += (in[d] + p->in_offset) * w[0];
+            acc += (in[d + 1] + p->in_offset) * w[1];
+            acc += (in[d + 2] + p->in_offset) * w[2];
+            acc += (in[d + 3] + p->in_offset) * w[3];
+        }
+        for (d = 0; d < tail; ++d) {
+            acc += (in[body + d] + p->in_offset) * t[d];
         }
         if (p->bias != NULL) {
             acc += p->bias[o];

@@ -110,7 +110,8 @@ static inline int32_t ec_round_double_fast(uint32_t a, uint64_t mant, int s)
     const uint32_t hi = (uint32_t)(((uint64_t)a * (uint32_t)(mant >> 21)) >> 32) + (1u << (s1 - 1));
     const uint32_t fh = hi & mask;
     const uint32_t r = hi >> s1;
-    return (fh != 0u && fh != mask && r < (1u << 29)) ? (int32_t)r : -1;
+    /* fh in [1, mask - 1] as one unsigned compare (none when mask is 1) */
+    return (fh - 1u < mask - 1u && r < (1u << 29)) ? (int32_t)r : -1;
 }
 
 #endif /* EC_FIXEDPOINT_H */

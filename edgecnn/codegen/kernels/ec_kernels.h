@@ -52,12 +52,19 @@ typedef struct {
  * round((double)acc * scale), emulated exactly in integers from
  * scale = real_mant * 2^real_exp; built with -DEC_FC_FIXED_POINT_REQUANT,
  * with TFLite's fixed-point multiplier as TFLite Micro does (mult, shift).
- * The two differ by 1 LSB on rare ties. */
+ * The two differ by 1 LSB on rare ties.
+ * Weights, with body = in_depth & ~3 and quads = out_depth & ~3 (the
+ * generator's fc_weight_layout): rows [0, quads) in tiles of four whose words
+ * interleave (row 0 word g, rows 1, 2, 3 word g, then word g + 1), so one LDM
+ * fetches four rows' weights for a group of four inputs; rows [quads,
+ * out_depth) row by row over the body; then each row's in_depth - body last
+ * weights. Row o's weight for input d < body is at (o & ~3) * body +
+ * (d >> 2) * 16 + (o & 3) * 4 + (d & 3) in a tile, else o * body + d. */
 typedef struct {
     int16_t in_depth, out_depth;
     int32_t in_offset, out_offset;
     int32_t act_min, act_max;
-    const int8_t *weights;
+    const int8_t *weights; /* (out_depth * in_depth,) in the layout above */
     const int32_t *bias;
     const int32_t *mult;
     const int8_t *shift;
