@@ -65,21 +65,45 @@ EC_ALWAYS_INLINE uint32_t *ec_expand(const int8_t *src, int groups, uint32_t *co
 #endif
 }
 
+/* words x 4 bytes from src to dst, unaligned: an LDR / STR loop (gcc would
+ * otherwise turn the C loop into a call of memcpy). */
+EC_ALWAYS_INLINE void ec_copy_words(int8_t *dst, const int8_t *src, int words)
+{
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
+    const int8_t *end = src + 4 * words;
+    uint32_t v;
+    __asm__ volatile("1:\n\t"
+                     "ldr %[v], [%[src]], #4\n\t"
+                     "str %[v], [%[dst]], #4\n\t"
+                     "cmp %[src], %[end]\n\t"
+                     "bne 1b\n\t"
+                     : [src] "+r"(src), [dst] "+r"(dst), [v] "=&r"(v)
+                     : [end] "r"(end)
+                     : "cc", "memory");
+#else
+    memcpy(dst, src, 4 * (size_t)words);
+#endif
+}
+
 /* The receptive field of output pixel (oy, ox) into col (see ec_expand), the
- * zero point where it falls in the padding; its taps % 4 last taps into tail. */
-static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox, uint32_t *col, int8_t *tail)
+ * zero point where it falls in the padding, as (taps + 3) / 4 groups: when
+ * taps % 4 != 0 the last group ends in zeros, so the weight word that reads
+ * past the channel's row (into the next row, or into the zero bytes the
+ * generator appends after the last one) adds nothing and no tap is left over. */
+static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox, uint32_t *col)
 {
     const int iy0 = oy * p->stride_h - p->pad_top;
     const int ix0 = ox * p->stride_w - p->pad_left;
     const int groups = p->in_c >> 2;
+    const int row = p->k_w * p->in_c; /* bytes of a kernel row, contiguous in NHWC when dil_w == 1 */
+    const int row_inside = p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w;
     int ky, kx, g;
     if ((p->in_c & 3) == 0) { /* every (ky, kx) is whole groups: expand straight from the input */
         const uint32_t zero_point = ec_sxtb16((uint32_t)(uint8_t)(int8_t)(-p->in_offset) * 0x00010001u);
-        const int row_inside = p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w;
         for (ky = 0; ky < p->k_h; ++ky) {
             const int iy = iy0 + ky * p->dil_h;
             const int8_t *src = in + ((int32_t)iy * p->in_w + ix0) * p->in_c;
-            if (row_inside && iy >= 0 && iy < p->in_h) { /* the kernel row is contiguous in NHWC */
+            if (row_inside && iy >= 0 && iy < p->in_h) {
                 col = ec_expand(src, groups * p->k_w, col);
                 continue;
             }
@@ -99,13 +123,30 @@ static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox,
         return;
     }
     {
-        const int taps = p->k_h * p->k_w * p->in_c;
-        int8_t window[EC_COL_WORDS / 2];
-        ec_gather_s8(p, in, iy0, ix0, window);
-        ec_expand(window, taps >> 2, col);
-        for (g = 0; g < (taps & 3); ++g) {
-            tail[g] = window[(taps & ~3) + g];
+        const int taps = p->k_h * row;
+        const int inside = row_inside && iy0 >= 0 && iy0 + (p->k_h - 1) * p->dil_h < p->in_h;
+        const int32_t step = (int32_t)p->dil_h * p->in_w * p->in_c; /* from one kernel row to the next */
+        const int8_t *src = in + ((int32_t)iy0 * p->in_w + ix0) * p->in_c;
+        uint32_t window[EC_COL_WORDS / 8 + 1]; /* taps rounded up to a word, and one word of zeros */
+        int8_t *w8 = (int8_t *)window;
+        const int row_words = (row + 3) >> 2;
+        if (inside && (row & 3) == 0) { /* whole groups per kernel row (e.g. 4 x 1 x 1): no copy */
+            for (ky = 0; ky < p->k_h; ++ky, src += step) {
+                col = ec_expand(src, row >> 2, col);
+            }
+            return;
         }
+        /* The rows copied a word at a time, each over the previous one's overshoot, unless
+         * the last word of the last row would read past the input tensor. */
+        if (inside && src + (p->k_h - 1) * step + 4 * row_words <= in + (int32_t)p->in_h * p->in_w * p->in_c) {
+            for (ky = 0; ky < p->k_h; ++ky, src += step) {
+                ec_copy_words(w8 + ky * row, src, row_words);
+            }
+        } else {
+            ec_gather_s8(p, in, iy0, ix0, w8);
+        }
+        memset(w8 + taps, 0, 4); /* the last group's padding (and the last row's overshoot) */
+        ec_expand(w8, (taps + 3) >> 2, col);
     }
 }
 
@@ -293,6 +334,17 @@ static void ec_conv_outputs(const ec_conv_params *p, int32_t (*acc)[EC_SLOTS], i
                             int32_t *acc_max)
 {
     int j, i;
+    if (acc_max != NULL && n == EC_SLOTS) { /* unrolled: compare and conditional move per pixel */
+        for (j = 0; j < noc; ++j) {
+            const int32_t *a = acc[j];
+            int32_t m = acc_max[oc0 + j];
+            m = a[0] > m ? a[0] : m;
+            m = a[1] > m ? a[1] : m;
+            m = a[2] > m ? a[2] : m;
+            acc_max[oc0 + j] = a[3] > m ? a[3] : m;
+        }
+        return;
+    }
     if (acc_max != NULL) {
         for (j = 0; j < noc; ++j) {
             int32_t m = acc_max[oc0 + j];
@@ -318,15 +370,15 @@ static void ec_conv_outputs(const ec_conv_params *p, int32_t (*acc)[EC_SLOTS], i
 
 /* All output channels of n pixels, in tiles of `tile` channels whose
  * accumulators stay in acc (tile x 4, the caller's stack). whole: col already holds the n receptive
- * fields (taps <= 160; the taps % 4 last taps in tail). Else the reduction
+ * fields (taps <= 160, in (taps + 3) / 4 groups, see ec_im2col). Else the reduction
  * goes in chunks of EC_CHUNK_GROUPS groups expanded into col per tile (in_c
  * % 4 == 0); yx == NULL: a 1x1 conv on n consecutive pixel vectors. */
 static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int32_t taps, uint32_t *col,
-                        const int8_t (*tail)[4], int8_t *out, int32_t *acc_max, int32_t (*acc)[EC_SLOTS], int tile)
+                        int whole, int8_t *out, int32_t *acc_max, int32_t (*acc)[EC_SLOTS], int tile)
 {
-    const int groups = (int)(taps >> 2), rest = tail != NULL ? (int)(taps & 3) : 0;
+    const int groups = (int)((taps + 3) >> 2);
     ec_mac_job job;
-    int oc0, g0, i, j, t;
+    int oc0, g0, i, j;
     for (oc0 = 0; oc0 < p->out_c; oc0 += tile) {
         const int noc = p->out_c - oc0 < tile ? p->out_c - oc0 : tile;
         for (j = 0; j < noc; ++j) {
@@ -334,7 +386,7 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
         }
         for (g0 = 0; g0 < groups; g0 += EC_CHUNK_GROUPS) {
             const int cnt = groups - g0 < EC_CHUNK_GROUPS ? groups - g0 : EC_CHUNK_GROUPS;
-            for (i = 0; tail == NULL && i < n; ++i) {
+            for (i = 0; !whole && i < n; ++i) {
                 if (yx == NULL) {
                     ec_expand(in + i * p->in_c + 4 * g0, cnt, col + 2 * i);
                 } else {
@@ -354,16 +406,6 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
             job.acc_end = (int32_t *)(acc + noc);
             ec_mac_rows(&job);
         }
-        for (j = 0; j < noc && rest > 0; ++j) { /* the taps % 4 last taps */
-            const int8_t *w = p->weights + (int32_t)(oc0 + j) * taps + 4 * groups;
-            for (t = 0; t < rest; ++t) {
-                const int32_t wt = w[t];
-                acc[j][0] += tail[0][t] * wt; /* slots past n hold zeros */
-                acc[j][1] += tail[1][t] * wt;
-                acc[j][2] += tail[2][t] * wt;
-                acc[j][3] += tail[3][t] * wt;
-            }
-        }
         ec_conv_outputs(p, acc, oc0, noc, n, out, acc_max);
     }
 }
@@ -376,11 +418,10 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static void ec_conv_whole(const ec_conv_params *p, int n, int32_t taps, uint32_t *col, const int8_t (*tail)[4],
-                          int8_t *out, int32_t *acc_max)
+static void ec_conv_whole(const ec_conv_params *p, int n, int32_t taps, uint32_t *col, int8_t *out, int32_t *acc_max)
 {
     int32_t acc[EC_TILE_OC_WHOLE][EC_SLOTS];
-    ec_conv_run(p, NULL, NULL, n, taps, col, tail, out, acc_max, acc, EC_TILE_OC_WHOLE);
+    ec_conv_run(p, NULL, NULL, n, taps, col, 1, out, acc_max, acc, EC_TILE_OC_WHOLE);
 }
 
 #if defined(__GNUC__)
@@ -390,7 +431,7 @@ static void ec_conv_chunked(const ec_conv_params *p, const int8_t *in, const int
                             uint32_t *col, int8_t *out, int32_t *acc_max)
 {
     int32_t acc[EC_TILE_OC][EC_SLOTS];
-    ec_conv_run(p, in, yx, n, taps, col, NULL, out, acc_max, acc, EC_TILE_OC);
+    ec_conv_run(p, in, yx, n, taps, col, 0, out, acc_max, acc, EC_TILE_OC);
 }
 
 /* 1 if the receptive field fits col whole; 2 if it takes the reduction tiling. */
@@ -399,7 +440,7 @@ static int ec_simd_path(const ec_conv_params *p, int32_t taps)
     if (p->eff_bias == NULL) {
         return 0;
     }
-    if (taps * EC_SLOTS / 2 <= EC_COL_WORDS) {
+    if (((taps + 3) & ~3) * EC_SLOTS / 2 <= EC_COL_WORDS) {
         return 1;
     }
     return (p->in_c & 3) == 0 ? 2 : 0;
@@ -415,7 +456,6 @@ int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *
 {
     const int32_t taps = (int32_t)p->k_h * p->k_w * p->in_c;
     uint32_t col[EC_COL_WORDS];
-    int8_t tail[EC_SLOTS][4] = {{0}}; /* slots past n stay 0 for ec_conv_run */
     int i;
     const int path = ec_simd_path(p, taps);
     if (path == 0 || n > EC_SLOTS) {
@@ -426,9 +466,9 @@ int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *
         return 1;
     }
     for (i = 0; i < n; ++i) {
-        ec_im2col(p, in, yx[2 * i], yx[2 * i + 1], col + 2 * i, tail[i]);
+        ec_im2col(p, in, yx[2 * i], yx[2 * i + 1], col + 2 * i);
     }
-    ec_conv_whole(p, n, taps, col, (const int8_t(*)[4])tail, out, acc_max);
+    ec_conv_whole(p, n, taps, col, out, acc_max);
     return 1;
 }
 
@@ -436,7 +476,7 @@ int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, i
 {
     const int in_c = p->in_c;
     uint32_t col[EC_COL_WORDS];
-    int8_t tail[EC_SLOTS][4] = {{0}}; /* slots past n stay 0 for ec_conv_run */
+    uint32_t window[EC_COL_WORDS / 8 + 1]; /* in_c % 4 != 0: a pixel vector and zeros to a whole group */
     int i;
     const int path = ec_simd_path(p, in_c);
     if (path == 0 || n > EC_SLOTS) {
@@ -447,13 +487,15 @@ int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, i
         return 1;
     }
     for (i = 0; i < n; ++i) {
-        int t;
-        ec_expand(in + i * in_c, in_c >> 2, col + 2 * i);
-        for (t = 0; t < (in_c & 3); ++t) {
-            tail[i][t] = in[i * in_c + (in_c & ~3) + t];
+        const int8_t *src = in + i * in_c;
+        if (in_c & 3) { /* zeros after the vector: see ec_im2col */
+            memcpy(window, src, (size_t)in_c);
+            memset((int8_t *)window + in_c, 0, 4);
+            src = (const int8_t *)window;
         }
+        ec_expand(src, (in_c + 3) >> 2, col + 2 * i);
     }
-    ec_conv_whole(p, n, in_c, col, (const int8_t(*)[4])tail, out, acc_max);
+    ec_conv_whole(p, n, in_c, col, out, acc_max);
     return 1;
 }
 
