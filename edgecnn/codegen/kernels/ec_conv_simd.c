@@ -86,67 +86,86 @@ EC_ALWAYS_INLINE void ec_copy_words(int8_t *dst, const int8_t *src, int words)
 }
 
 /* The receptive field of output pixel (oy, ox) into col (see ec_expand), the
- * zero point where it falls in the padding, as (taps + 3) / 4 groups: when
- * taps % 4 != 0 the last group ends in zeros, so the weight word that reads
- * past the channel's row (into the next row, or into the zero bytes the
- * generator appends after the last one) adds nothing and no tap is left over. */
+ * zero point where it falls in the padding; in_c % 4 == 0. */
 static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox, uint32_t *col)
 {
     const int iy0 = oy * p->stride_h - p->pad_top;
     const int ix0 = ox * p->stride_w - p->pad_left;
     const int groups = p->in_c >> 2;
-    const int row = p->k_w * p->in_c; /* bytes of a kernel row, contiguous in NHWC when dil_w == 1 */
     const int row_inside = p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w;
+    const uint32_t zero_point = ec_sxtb16((uint32_t)(uint8_t)(int8_t)(-p->in_offset) * 0x00010001u);
     int ky, kx, g;
-    if ((p->in_c & 3) == 0) { /* every (ky, kx) is whole groups: expand straight from the input */
-        const uint32_t zero_point = ec_sxtb16((uint32_t)(uint8_t)(int8_t)(-p->in_offset) * 0x00010001u);
-        for (ky = 0; ky < p->k_h; ++ky) {
-            const int iy = iy0 + ky * p->dil_h;
-            const int8_t *src = in + ((int32_t)iy * p->in_w + ix0) * p->in_c;
-            if (row_inside && iy >= 0 && iy < p->in_h) {
-                col = ec_expand(src, groups * p->k_w, col);
+    for (ky = 0; ky < p->k_h; ++ky) {
+        const int iy = iy0 + ky * p->dil_h;
+        const int8_t *src = in + ((int32_t)iy * p->in_w + ix0) * p->in_c;
+        if (row_inside && iy >= 0 && iy < p->in_h) { /* the kernel row is contiguous in NHWC */
+            col = ec_expand(src, groups * p->k_w, col);
+            continue;
+        }
+        for (kx = 0; kx < p->k_w; ++kx) {
+            const int ix = ix0 + kx * p->dil_w;
+            if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
+                col = ec_expand(in + ((int32_t)iy * p->in_w + ix) * p->in_c, groups, col);
                 continue;
             }
-            for (kx = 0; kx < p->k_w; ++kx) {
-                const int ix = ix0 + kx * p->dil_w;
-                if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
-                    col = ec_expand(in + ((int32_t)iy * p->in_w + ix) * p->in_c, groups, col);
-                    continue;
-                }
-                for (g = 0; g < groups; ++g) {
-                    col[0] = zero_point;
-                    col[1] = zero_point;
-                    col += 2 * EC_SLOTS;
-                }
+            for (g = 0; g < groups; ++g) {
+                col[0] = zero_point;
+                col[1] = zero_point;
+                col += 2 * EC_SLOTS;
             }
         }
-        return;
     }
-    {
-        const int taps = p->k_h * row;
-        const int inside = row_inside && iy0 >= 0 && iy0 + (p->k_h - 1) * p->dil_h < p->in_h;
-        const int32_t step = (int32_t)p->dil_h * p->in_w * p->in_c; /* from one kernel row to the next */
-        const int8_t *src = in + ((int32_t)iy0 * p->in_w + ix0) * p->in_c;
-        uint32_t window[EC_COL_WORDS / 8 + 1]; /* taps rounded up to a word, and one word of zeros */
-        int8_t *w8 = (int8_t *)window;
-        const int row_words = (row + 3) >> 2;
-        if (inside && (row & 3) == 0) { /* whole groups per kernel row (e.g. 4 x 1 x 1): no copy */
-            for (ky = 0; ky < p->k_h; ++ky, src += step) {
-                col = ec_expand(src, row >> 2, col);
+}
+
+/* The receptive fields of the n pixels in yx into col when in_c % 4 != 0, as
+ * (taps + 3) / 4 groups each: the last group ends in zeros, so the weight word
+ * that reads past a channel's row (into the next row, or into the zero bytes
+ * the generator appends after the last one) adds nothing and no tap is left
+ * over. Inside the input, kernel rows of whole words are expanded straight
+ * from it, others copied a word at a time (each over the previous one's
+ * overshoot) unless the last word would read past the input tensor; at the
+ * borders ec_gather_s8 puts the zero point in the padding. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void ec_im2col_narrow(const ec_conv_params *p, const int8_t *in, const int *yx, int n, uint32_t *col)
+{
+    const int k_h = p->k_h, in_w = p->in_w, in_c = p->in_c;
+    const int row = p->k_w * in_c, taps = k_h * row, row_words = (row + 3) >> 2;
+    const int32_t step = (int32_t)p->dil_h * in_w * in_c; /* from one kernel row to the next */
+    /* the last pixel offset whose word copies stay inside the input (may be < 0) */
+    const int32_t last = (int32_t)p->in_h * in_w * in_c - 4 * row_words - (k_h - 1) * step;
+    const int x_max = in_w - p->k_w, y_max = p->in_h - 1 - (k_h - 1) * p->dil_h;
+    uint32_t window[EC_COL_WORDS / 8 + 1]; /* taps rounded up to a word, and one word of zeros */
+    int8_t *const w8 = (int8_t *)window;
+    int i, ky;
+    for (i = 0; i < n; ++i, col += 2) {
+        const int iy0 = yx[2 * i] * p->stride_h - p->pad_top;
+        const int ix0 = yx[2 * i + 1] * p->stride_w - p->pad_left;
+        const int32_t offset = ((int32_t)iy0 * in_w + ix0) * in_c;
+        const int inside = p->dil_w == 1 && ix0 >= 0 && ix0 <= x_max && iy0 >= 0 && iy0 <= y_max;
+        const int8_t *src = in + (inside ? offset : 0);
+        uint32_t *c = col;
+        if (inside && (row & 3) == 0) {
+            for (ky = 0; ky < k_h; ++ky, src += step) {
+                c = ec_expand(src, row >> 2, c);
             }
-            return;
+            continue;
         }
-        /* The rows copied a word at a time, each over the previous one's overshoot, unless
-         * the last word of the last row would read past the input tensor. */
-        if (inside && src + (p->k_h - 1) * step + 4 * row_words <= in + (int32_t)p->in_h * p->in_w * p->in_c) {
-            for (ky = 0; ky < p->k_h; ++ky, src += step) {
-                ec_copy_words(w8 + ky * row, src, row_words);
+        if (inside && offset <= last) {
+            int8_t *dst = w8;
+            for (ky = 0; ky < k_h; ++ky, src += step, dst += row) {
+                if (row_words == 1) {
+                    memcpy(dst, src, 4); /* an unaligned LDR / STR */
+                } else {
+                    ec_copy_words(dst, src, row_words);
+                }
             }
         } else {
             ec_gather_s8(p, in, iy0, ix0, w8);
         }
         memset(w8 + taps, 0, 4); /* the last group's padding (and the last row's overshoot) */
-        ec_expand(w8, (taps + 3) >> 2, col);
+        ec_expand(w8, (taps + 3) >> 2, c);
     }
 }
 
@@ -156,7 +175,7 @@ static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox,
  * assembly reads the first seven fields, the C emulation the rest. */
 typedef struct {
     const uint32_t *col;     /* 0: groups x 8 words, pixel s's pairs at 8 g + 2 s */
-    const uint32_t *rem_end; /* 4: col + 8 (groups % 4), where the one-group loop ends */
+    int32_t entry;           /* 4: (4 - groups % 4) % 4, the group of the 4-group loop where a row enters it */
     const uint32_t *end;     /* 8: col + 8 groups */
     int32_t skip;            /* 12: stride - 4 groups, from the end of a row's groups to the next row */
     int32_t *acc;            /* 16: rows x 4 int32, updated */
@@ -191,32 +210,30 @@ typedef struct {
  * accumulators, weight word and its two halves, four pixel words, col,
  * weights, end, the accumulator row pointer in lr), more than gcc's
  * allocator gives inline assembly at -O0 or with the FPU on. The job's
- * first six fields are copied to the stack; per row 15 instructions around
- * the loops: the groups % 4 first, one at a time, then four per loop pass. */
+ * first six fields are copied to the stack, the entry group made an
+ * address (a table of the four). Each row jumps into the loop of four groups at group
+ * 4 - groups % 4 (LDR PC from the stack), so groups % 4 costs no loop of
+ * its own: per row 9 instructions around the loop, 2 per loop pass. */
 __attribute__((naked, noinline)) static void ec_mac_rows(ec_mac_job *job __attribute__((unused)))
 {
     __asm__("push {r4-r11, lr}\n\t"
             "ldr r11, [r0, #24]\n\t"
             "ldm r0, {r4-r9}\n\t"
+            "adr r10, 8f\n\t"
+            "ldr r5, [r10, r5, lsl #2]\n\t"
             "push {r4-r9}\n\t"
             "mov lr, r8\n\t"
+            "mov r12, r6\n\t"
             "2:\n\t"
             "ldm lr, {r0-r3}\n\t"
             "ldr r10, [sp, #0]\n\t"
-            "ldr r12, [sp, #4]\n\t"
-            "cmp r10, r12\n\t"
-            "beq 4f\n\t"
-            "3:\n\t" EC_MAC_GROUP
-            "cmp r10, r12\n\t"
-            "bne 3b\n\t"
-            "4:\n\t"
-            "ldr r12, [sp, #8]\n\t"
-            "cmp r10, r12\n\t"
-            "beq 6f\n\t"
-            "5:\n\t" EC_MAC_GROUP EC_MAC_GROUP EC_MAC_GROUP EC_MAC_GROUP
+            "ldr pc, [sp, #4]\n\t"
+            "5:\n\t" EC_MAC_GROUP
+            "6:\n\t" EC_MAC_GROUP
+            "7:\n\t" EC_MAC_GROUP
+            "9:\n\t" EC_MAC_GROUP
             "cmp r10, r12\n\t"
             "bne 5b\n\t"
-            "6:\n\t"
             "stmia lr!, {r0-r3}\n\t"
             "ldr r4, [sp, #12]\n\t"
             "add r11, r11, r4\n\t"
@@ -224,7 +241,10 @@ __attribute__((naked, noinline)) static void ec_mac_rows(ec_mac_job *job __attri
             "cmp lr, r4\n\t"
             "bne 2b\n\t"
             "add sp, sp, #24\n\t"
-            "pop {r4-r11, pc}\n\t");
+            "pop {r4-r11, pc}\n\t"
+            ".p2align 2\n\t"
+            "8:\n\t" /* entries with the Thumb bit, for LDR PC */
+            ".word 5b + 1, 6b + 1, 7b + 1, 9b + 1\n\t");
 }
 #else /* the C emulation: the same sums, pixel by pixel */
 static void ec_mac_rows(ec_mac_job *job)
@@ -400,7 +420,7 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
             job.rows = noc;
             job.acc = acc[0];
             job.n = n;
-            job.rem_end = col + 2 * EC_SLOTS * (cnt & 3);
+            job.entry = (4 - (cnt & 3)) & 3;
             job.end = col + 2 * EC_SLOTS * cnt;
             job.skip = taps - 4 * cnt;
             job.acc_end = (int32_t *)(acc + noc);
@@ -465,8 +485,12 @@ int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *
         ec_conv_chunked(p, in, yx, n, taps, col, out, acc_max);
         return 1;
     }
-    for (i = 0; i < n; ++i) {
-        ec_im2col(p, in, yx[2 * i], yx[2 * i + 1], col + 2 * i);
+    if (p->in_c & 3) {
+        ec_im2col_narrow(p, in, yx, n, col);
+    } else {
+        for (i = 0; i < n; ++i) {
+            ec_im2col(p, in, yx[2 * i], yx[2 * i + 1], col + 2 * i);
+        }
     }
     ec_conv_whole(p, n, taps, col, out, acc_max);
     return 1;
