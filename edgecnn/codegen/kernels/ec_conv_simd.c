@@ -117,6 +117,43 @@ static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox,
     }
 }
 
+/* ec_gather_s8 for in_c < 4 (the pixels at the borders): kernel rows in
+ * the padding filled with zero point words, the others tap by tap. Stores
+ * may overshoot a tap by up to 3 bytes (the next tap or row overwrites them,
+ * the caller's window has a word to spare); loads stay inside the input. */
+static void ec_gather_narrow(const ec_conv_params *p, const int8_t *in, int iy0, int ix0, int8_t *w8)
+{
+    const int in_c = p->in_c, row = p->k_w * in_c;
+    const uint32_t zero_point = (uint32_t)(uint8_t)(int8_t)(-p->in_offset) * 0x01010101u;
+    int ky, kx, c;
+    for (ky = 0; ky < p->k_h; ++ky, w8 += row) {
+        const int iy = iy0 + ky * p->dil_h;
+        int8_t *d = w8;
+        if (iy < 0 || iy >= p->in_h) {
+            for (c = 0; c < row; c += 4) {
+                memcpy(w8 + c, &zero_point, 4);
+            }
+            continue;
+        }
+        for (kx = 0; kx < p->k_w; ++kx, d += in_c) {
+            const int ix = ix0 + kx * p->dil_w;
+            const int8_t *s;
+            if (ix < 0 || ix >= p->in_w) {
+                memcpy(d, &zero_point, 4);
+                continue;
+            }
+            s = in + ((int32_t)iy * p->in_w + ix) * in_c;
+            d[0] = s[0];
+            if (in_c > 1) {
+                d[1] = s[1];
+            }
+            if (in_c > 2) {
+                d[2] = s[2];
+            }
+        }
+    }
+}
+
 /* The receptive fields of the n pixels in yx into col when in_c % 4 != 0, as
  * (taps + 3) / 4 groups each: the last group ends in zeros, so the weight word
  * that reads past a channel's row (into the next row, or into the zero bytes
@@ -124,7 +161,7 @@ static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox,
  * over. Inside the input, kernel rows of whole words are expanded straight
  * from it, others copied a word at a time (each over the previous one's
  * overshoot) unless the last word would read past the input tensor; at the
- * borders ec_gather_s8 puts the zero point in the padding. */
+ * borders ec_gather_narrow / ec_gather_s8 put the zero point in the padding. */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
@@ -161,6 +198,8 @@ static void ec_im2col_narrow(const ec_conv_params *p, const int8_t *in, const in
                     ec_copy_words(dst, src, row_words);
                 }
             }
+        } else if (in_c < 4) {
+            ec_gather_narrow(p, in, iy0, ix0, w8);
         } else {
             ec_gather_s8(p, in, iy0, ix0, w8);
         }
@@ -265,6 +304,23 @@ static void ec_mac_rows(ec_mac_job *job)
 }
 #endif
 
+/* One output of a requant_32 layer: ec_rq_apply with the clamp bounds in
+ * registers and no constant per channel to build but right - 1: with
+ * t = x - (x < 0), (t + half) >> right = ((t >> (right - 1)) + 1) >> 1 (the
+ * halving floors again), and the zero point goes in before the halving as
+ * k = 1 + 2 zero_point. */
+EC_ALWAYS_INLINE int8_t ec_rq_out(int32_t mult, int right_1, int32_t k, int clamp, int32_t lo, int32_t hi,
+                                  int32_t acc)
+{
+    int32_t x = ec_smmulr((int32_t)((uint32_t)acc << 1), mult);
+    x = x + (x >> 31);
+    x = ec_ssat8(((x >> right_1) + k) >> 1);
+    if (clamp) {
+        x = x < lo ? lo : (x > hi ? hi : x);
+    }
+    return (int8_t)x;
+}
+
 /* out[oc] = the requantized acc_max[oc], for every channel: max pooling
  * commutes with requantization (a non-decreasing function of the
  * accumulator, the multiplier being positive), so a pooled block
@@ -273,8 +329,12 @@ void ec_requant_max_simd(const ec_conv_params *p, const int32_t *acc_max, int8_t
 {
     int oc;
     if (p->requant_32 && p->act_min == -128 && p->act_max == 127) {
-        for (oc = 0; oc < p->out_c; ++oc) {
-            out[oc] = ec_rq_apply(p, ec_rq_channel(p, oc), 0, acc_max[oc]);
+        const int32_t *mult = p->mult;
+        const int8_t *shift = p->shift;
+        const int32_t k = 1 + 2 * p->out_offset;
+        const int out_c = p->out_c;
+        for (oc = 0; oc < out_c; ++oc) {
+            out[oc] = ec_rq_out(mult[oc], -shift[oc] - 1, k, 0, 0, 0, acc_max[oc]);
         }
         return;
     }
@@ -319,33 +379,23 @@ static void ec_im2col_part(const ec_conv_params *p, const int8_t *in, int oy, in
     }
 }
 
-/* One output of a requant_32 layer (ec_rq_apply with the clamp bounds in registers). */
-EC_ALWAYS_INLINE int8_t ec_rq_out(ec_rq r, int clamp, int32_t lo, int32_t hi, int32_t acc)
-{
-    int32_t x = ec_smmulr((int32_t)((uint32_t)acc << 1), r.mult);
-    x = ec_ssat8(((x + r.half + (x >> 31)) >> r.right) + r.zero_point);
-    if (clamp) {
-        x = x < lo ? lo : (x > hi ? hi : x);
-    }
-    return (int8_t)x;
-}
-
 /* Four pixels of channels oc0 .. oc0 + noc - 1, requant_32 layers: the
  * channel's constants loaded once; clamp is a constant after inlining. */
 EC_ALWAYS_INLINE void ec_conv_out4(const ec_conv_params *p, int32_t (*acc)[EC_SLOTS], int oc0, int noc, int clamp,
                                    int8_t *out)
 {
     const int out_c = p->out_c;
-    const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t lo = p->act_min, hi = p->act_max, k = 1 + 2 * p->out_offset;
     int j;
     for (j = 0; j < noc; ++j) {
-        const ec_rq r = ec_rq_channel(p, oc0 + j);
+        const int32_t mult = p->mult[oc0 + j];
+        const int right_1 = -p->shift[oc0 + j] - 1;
         const int32_t *a = acc[j];
         int8_t *o = out + oc0 + j;
-        o[0] = ec_rq_out(r, clamp, lo, hi, a[0]);
-        o[out_c] = ec_rq_out(r, clamp, lo, hi, a[1]);
-        o[2 * out_c] = ec_rq_out(r, clamp, lo, hi, a[2]);
-        o[3 * out_c] = ec_rq_out(r, clamp, lo, hi, a[3]);
+        o[0] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[0]);
+        o[out_c] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[1]);
+        o[2 * out_c] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[2]);
+        o[3 * out_c] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[3]);
     }
 }
 
