@@ -36,7 +36,21 @@ EC_ALWAYS_INLINE uint32_t *ec_expand(const int8_t *src, int groups, uint32_t *co
                          : "memory");
         end += 4;
     }
-    if (src != end) { /* then two groups per loop pass */
+    if (src != end && ((uintptr_t)src & 3) == 0) { /* then two groups per loop pass, one LDRD (aligned) */
+        __asm__ volatile("1:\n\t"
+                "ldrd %[e], %[f], [%[src]], #8\n\t"
+                "sxtb16 %[o], %[e], ror #8\n\t"
+                "sxtb16 %[e], %[e]\n\t"
+                "sxtb16 %[q], %[f], ror #8\n\t"
+                "sxtb16 %[f], %[f]\n\t"
+                "strd %[e], %[o], [%[col]], #32\n\t"
+                "strd %[f], %[q], [%[col]], #32\n\t"
+                "cmp %[src], %[end]\n\t"
+                "bne 1b\n\t"
+                : [src] "+r"(src), [col] "+r"(col), [e] "=&r"(e), [o] "=&r"(o), [f] "=&r"(f), [q] "=&r"(q)
+                : [end] "r"(end)
+                : "cc", "memory");
+    } else if (src != end) { /* or two LDRs */
         __asm__ volatile("1:\n\t"
                 "ldr %[e], [%[src]], #4\n\t"
                 "ldr %[f], [%[src]], #4\n\t"
@@ -191,10 +205,19 @@ static void ec_im2col_narrow(const ec_conv_params *p, const int8_t *in, const in
         }
         if (inside && offset <= last) {
             int8_t *dst = w8;
-            for (ky = 0; ky < k_h; ++ky, src += step, dst += row) {
-                if (row_words == 1) {
-                    memcpy(dst, src, 4); /* an unaligned LDR / STR */
-                } else {
+            /* unaligned LDR / STR pairs, a loop per row length (3 x 3 x 3 rows take three) */
+            if (row_words == 1) {
+                for (ky = 0; ky < k_h; ++ky, src += step, dst += row) {
+                    memcpy(dst, src, 4);
+                }
+            } else if (row_words == 3) {
+                for (ky = 0; ky < k_h; ++ky, src += step, dst += row) {
+                    memcpy(dst, src, 4);
+                    memcpy(dst + 4, src + 4, 4);
+                    memcpy(dst + 8, src + 8, 4);
+                }
+            } else {
+                for (ky = 0; ky < k_h; ++ky, src += step, dst += row) {
                     ec_copy_words(dst, src, row_words);
                 }
             }
@@ -250,9 +273,10 @@ typedef struct {
  * weights, end, the accumulator row pointer in lr), more than gcc's
  * allocator gives inline assembly at -O0 or with the FPU on. The job's
  * first six fields are copied to the stack, the entry group made an
- * address (a table of the four). Each row jumps into the loop of four groups at group
- * 4 - groups % 4 (LDR PC from the stack), so groups % 4 costs no loop of
- * its own: per row 9 instructions around the loop, 2 per loop pass. */
+ * address (a table of the four). Each row jumps into the loop of four
+ * groups at group 4 - groups % 4 (LDR PC from the stack), so groups % 4
+ * costs no loop of its own: per row 9 instructions around the loop, 2 per
+ * loop pass. */
 __attribute__((naked, noinline)) static void ec_mac_rows(ec_mac_job *job __attribute__((unused)))
 {
     __asm__("push {r4-r11, lr}\n\t"
@@ -440,7 +464,7 @@ static void ec_conv_outputs(const ec_conv_params *p, int32_t (*acc)[EC_SLOTS], i
 
 /* All output channels of n pixels, in tiles of `tile` channels whose
  * accumulators stay in acc (tile x 4, the caller's stack). whole: col already holds the n receptive
- * fields (taps <= 160, in (taps + 3) / 4 groups, see ec_im2col). Else the reduction
+ * fields (taps <= 160, in (taps + 3) / 4 groups, see ec_im2col_narrow). Else the reduction
  * goes in chunks of EC_CHUNK_GROUPS groups expanded into col per tile (in_c
  * % 4 == 0); yx == NULL: a 1x1 conv on n consecutive pixel vectors. */
 static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int32_t taps, uint32_t *col,
