@@ -125,7 +125,9 @@ def lower_conv(g: Graph, op: Operator, layer: str) -> Lowered:
         if w.shape[0] != oc or w.shape[3] != ic:
             raise _fail(op, f"filter {list(w.shape)} for {ic} -> {oc} channels; expected ({oc}, KH, KW, {ic}) (grouped conv unsupported)")
         kh, kw = w.shape[1], w.shape[2]
-        wvals = w.data.reshape(-1)  # (OC, KH, KW, IC)
+        # (OC, KH, KW, IC), then zeros to a multiple of 4 past the last row: the SIMD kernels read
+        # each row in words, the last one (taps % 4 != 0) past the row's end (times zeros in im2col)
+        wvals = np.concatenate([w.data.reshape(-1), np.zeros(-(kh * kw * ic) % 4, np.int8)])
     o = op.options
     sh, sw = int(o.get("strideH", 1)), int(o.get("strideW", 1))
     dh, dw = int(o.get("dilationHFactor", 1)), int(o.get("dilationWFactor", 1))

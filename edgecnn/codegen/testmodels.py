@@ -136,6 +136,24 @@ CASES: tuple[Case, ...] = (
          lambda L, x: L.Dense(12, activation="relu6")(x)),
     Case("fully_connected_rows70_d36", ("FULLY_CONNECTED",), (36,), lambda L, x: L.Dense(70)(x)),
     Case("fully_connected_d3_no_bias", ("FULLY_CONNECTED",), (3,), lambda L, x: L.Dense(9, use_bias=False)(x)),
+    # First layers on 1-3 channel images (SIMD conv with in_c % 4 != 0, ec_im2col): receptive fields
+    # of 9, 18, 25, 27, 40, 75, 80 taps (taps % 4 = 1, 2, 3 and 0 groups ending in zeros; rows of a whole
+    # number of words, 4 and 8 bytes, expanded straight from the input), kernel rows copied a word at a
+    # time or gathered at the borders and at the tensor's end (VALID, the last row's word past it),
+    # strides 1 and 2, SAME and VALID, a pooled block, and a 1x1 conv over 3 channels.
+    Case("conv_c1_k3_same_relu", ("CONV_2D",), (9, 10, 1),
+         lambda L, x: L.Conv2D(6, 3, padding="same", activation="relu")(x)),
+    Case("conv_c1_k5_s2_valid", ("CONV_2D",), (11, 12, 1), lambda L, x: L.Conv2D(5, 5, strides=2)(x)),
+    Case("conv_c2_k3_s2_same", ("CONV_2D",), (9, 9, 2), lambda L, x: L.Conv2D(7, 3, strides=2, padding="same")(x)),
+    Case("conv_c3_k3_s2_same", ("CONV_2D",), (12, 11, 3),
+         lambda L, x: L.Conv2D(8, 3, strides=2, padding="same", activation="relu6")(x)),
+    Case("conv_c3_k5_valid", ("CONV_2D",), (8, 9, 3), lambda L, x: L.Conv2D(4, 5)(x)),
+    Case("conv_c1_k10x4_s2_same", ("CONV_2D",), (20, 9, 1),
+         lambda L, x: L.Conv2D(6, (10, 4), strides=2, padding="same", activation="relu")(x)),
+    Case("conv_c2_k10x4_valid", ("CONV_2D",), (14, 8, 2), lambda L, x: L.Conv2D(5, (10, 4))(x)),
+    Case("conv_c3_pool", ("CONV_2D", "MAX_POOL_2D"), (10, 10, 3),
+         lambda L, x: L.MaxPooling2D(2)(L.Conv2D(6, 3, padding="same", activation="relu")(x))),
+    Case("conv_1x1_c3_oc5", ("CONV_2D",), (5, 7, 3), lambda L, x: L.Conv2D(5, 1)(x)),
 )
 
 

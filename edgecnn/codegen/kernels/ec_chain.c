@@ -100,7 +100,7 @@ void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t
     int8_t *pix = on_stack ? stack.pix : scratch + (p->pointwise != NULL ? EC_PIXELS_MAX * p->first->out_c : 0);
     ec_pixel_batch b;
     int32_t i, pixels;
-    int oy, ox, y, x, c, pooled;
+    int oy, ox, y, x, c, pooled, clamp;
     b.p = p;
     b.in = in;
     b.mid = on_stack ? stack_mid : scratch;
@@ -118,6 +118,7 @@ void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t
         return;
     }
     pooled = ec_pool_accumulators(p, on_stack);
+    clamp = pool->act_min > INT8_MIN || pool->act_max < INT8_MAX; /* a fused activation of the pool */
     for (oy = 0; oy < pool->out_h; ++oy) {
         for (ox = 0; ox < pool->out_w; ++ox) {
             int8_t *o = out + ((int32_t)oy * pool->out_w + ox) * c_out;
@@ -127,7 +128,7 @@ void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t
             const int y1 = iy + pool->k_h < pool->in_h ? iy + pool->k_h : pool->in_h;
             const int x0 = ix < 0 ? 0 : ix;
             const int x1 = ix + pool->k_w < pool->in_w ? ix + pool->k_w : pool->in_w;
-            for (c = 0; c < c_out; ++c) {
+            for (c = 0; !pooled && c < c_out; ++c) { /* pooled: ec_requant_max_simd writes o */
                 o[c] = INT8_MIN;
             }
             for (c = 0; pooled && c < c_out; ++c) { /* pooled implies c_out <= EC_STACK_C */
@@ -151,7 +152,7 @@ void ec_chain_s8(const ec_chain_params *p, const int8_t *in, int8_t *out, int8_t
                 ec_requant_max_simd(last, acc_max, o);
             }
 #endif
-            for (c = 0; c < c_out; ++c) {
+            for (c = 0; clamp && c < c_out; ++c) {
                 o[c] = (int8_t)ec_clamp(o[c], pool->act_min, pool->act_max);
             }
         }

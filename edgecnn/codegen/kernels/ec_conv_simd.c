@@ -36,7 +36,21 @@ EC_ALWAYS_INLINE uint32_t *ec_expand(const int8_t *src, int groups, uint32_t *co
                          : "memory");
         end += 4;
     }
-    if (src != end) { /* then two groups per loop pass */
+    if (src != end && ((uintptr_t)src & 3) == 0) { /* then two groups per loop pass, one LDRD (aligned) */
+        __asm__ volatile("1:\n\t"
+                "ldrd %[e], %[f], [%[src]], #8\n\t"
+                "sxtb16 %[o], %[e], ror #8\n\t"
+                "sxtb16 %[e], %[e]\n\t"
+                "sxtb16 %[q], %[f], ror #8\n\t"
+                "sxtb16 %[f], %[f]\n\t"
+                "strd %[e], %[o], [%[col]], #32\n\t"
+                "strd %[f], %[q], [%[col]], #32\n\t"
+                "cmp %[src], %[end]\n\t"
+                "bne 1b\n\t"
+                : [src] "+r"(src), [col] "+r"(col), [e] "=&r"(e), [o] "=&r"(o), [f] "=&r"(f), [q] "=&r"(q)
+                : [end] "r"(end)
+                : "cc", "memory");
+    } else if (src != end) { /* or two LDRs */
         __asm__ volatile("1:\n\t"
                 "ldr %[e], [%[src]], #4\n\t"
                 "ldr %[f], [%[src]], #4\n\t"
@@ -65,47 +79,155 @@ EC_ALWAYS_INLINE uint32_t *ec_expand(const int8_t *src, int groups, uint32_t *co
 #endif
 }
 
+/* words x 4 bytes from src to dst, unaligned: an LDR / STR loop (gcc would
+ * otherwise turn the C loop into a call of memcpy). */
+EC_ALWAYS_INLINE void ec_copy_words(int8_t *dst, const int8_t *src, int words)
+{
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
+    const int8_t *end = src + 4 * words;
+    uint32_t v;
+    __asm__ volatile("1:\n\t"
+                     "ldr %[v], [%[src]], #4\n\t"
+                     "str %[v], [%[dst]], #4\n\t"
+                     "cmp %[src], %[end]\n\t"
+                     "bne 1b\n\t"
+                     : [src] "+r"(src), [dst] "+r"(dst), [v] "=&r"(v)
+                     : [end] "r"(end)
+                     : "cc", "memory");
+#else
+    memcpy(dst, src, 4 * (size_t)words);
+#endif
+}
+
 /* The receptive field of output pixel (oy, ox) into col (see ec_expand), the
- * zero point where it falls in the padding; its taps % 4 last taps into tail. */
-static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox, uint32_t *col, int8_t *tail)
+ * zero point where it falls in the padding; in_c % 4 == 0. */
+static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox, uint32_t *col)
 {
     const int iy0 = oy * p->stride_h - p->pad_top;
     const int ix0 = ox * p->stride_w - p->pad_left;
     const int groups = p->in_c >> 2;
+    const int row_inside = p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w;
+    const uint32_t zero_point = ec_sxtb16((uint32_t)(uint8_t)(int8_t)(-p->in_offset) * 0x00010001u);
     int ky, kx, g;
-    if ((p->in_c & 3) == 0) { /* every (ky, kx) is whole groups: expand straight from the input */
-        const uint32_t zero_point = ec_sxtb16((uint32_t)(uint8_t)(int8_t)(-p->in_offset) * 0x00010001u);
-        const int row_inside = p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w;
-        for (ky = 0; ky < p->k_h; ++ky) {
-            const int iy = iy0 + ky * p->dil_h;
-            const int8_t *src = in + ((int32_t)iy * p->in_w + ix0) * p->in_c;
-            if (row_inside && iy >= 0 && iy < p->in_h) { /* the kernel row is contiguous in NHWC */
-                col = ec_expand(src, groups * p->k_w, col);
+    for (ky = 0; ky < p->k_h; ++ky) {
+        const int iy = iy0 + ky * p->dil_h;
+        const int8_t *src = in + ((int32_t)iy * p->in_w + ix0) * p->in_c;
+        if (row_inside && iy >= 0 && iy < p->in_h) { /* the kernel row is contiguous in NHWC */
+            col = ec_expand(src, groups * p->k_w, col);
+            continue;
+        }
+        for (kx = 0; kx < p->k_w; ++kx) {
+            const int ix = ix0 + kx * p->dil_w;
+            if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
+                col = ec_expand(in + ((int32_t)iy * p->in_w + ix) * p->in_c, groups, col);
                 continue;
             }
-            for (kx = 0; kx < p->k_w; ++kx) {
-                const int ix = ix0 + kx * p->dil_w;
-                if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
-                    col = ec_expand(in + ((int32_t)iy * p->in_w + ix) * p->in_c, groups, col);
-                    continue;
-                }
-                for (g = 0; g < groups; ++g) {
-                    col[0] = zero_point;
-                    col[1] = zero_point;
-                    col += 2 * EC_SLOTS;
-                }
+            for (g = 0; g < groups; ++g) {
+                col[0] = zero_point;
+                col[1] = zero_point;
+                col += 2 * EC_SLOTS;
             }
         }
-        return;
     }
-    {
-        const int taps = p->k_h * p->k_w * p->in_c;
-        int8_t window[EC_COL_WORDS / 2];
-        ec_gather_s8(p, in, iy0, ix0, window);
-        ec_expand(window, taps >> 2, col);
-        for (g = 0; g < (taps & 3); ++g) {
-            tail[g] = window[(taps & ~3) + g];
+}
+
+/* ec_gather_s8 for in_c < 4 (the pixels at the borders): kernel rows in
+ * the padding filled with zero point words, the others tap by tap. Stores
+ * may overshoot a tap by up to 3 bytes (the next tap or row overwrites them,
+ * the caller's window has a word to spare); loads stay inside the input. */
+static void ec_gather_narrow(const ec_conv_params *p, const int8_t *in, int iy0, int ix0, int8_t *w8)
+{
+    const int in_c = p->in_c, row = p->k_w * in_c;
+    const uint32_t zero_point = (uint32_t)(uint8_t)(int8_t)(-p->in_offset) * 0x01010101u;
+    int ky, kx, c;
+    for (ky = 0; ky < p->k_h; ++ky, w8 += row) {
+        const int iy = iy0 + ky * p->dil_h;
+        int8_t *d = w8;
+        if (iy < 0 || iy >= p->in_h) {
+            for (c = 0; c < row; c += 4) {
+                memcpy(w8 + c, &zero_point, 4);
+            }
+            continue;
         }
+        for (kx = 0; kx < p->k_w; ++kx, d += in_c) {
+            const int ix = ix0 + kx * p->dil_w;
+            const int8_t *s;
+            if (ix < 0 || ix >= p->in_w) {
+                memcpy(d, &zero_point, 4);
+                continue;
+            }
+            s = in + ((int32_t)iy * p->in_w + ix) * in_c;
+            d[0] = s[0];
+            if (in_c > 1) {
+                d[1] = s[1];
+            }
+            if (in_c > 2) {
+                d[2] = s[2];
+            }
+        }
+    }
+}
+
+/* The receptive fields of the n pixels in yx into col when in_c % 4 != 0, as
+ * (taps + 3) / 4 groups each: the last group ends in zeros, so the weight word
+ * that reads past a channel's row (into the next row, or into the zero bytes
+ * the generator appends after the last one) adds nothing and no tap is left
+ * over. Inside the input, kernel rows of whole words are expanded straight
+ * from it, others copied a word at a time (each over the previous one's
+ * overshoot) unless the last word would read past the input tensor; at the
+ * borders ec_gather_narrow / ec_gather_s8 put the zero point in the padding. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void ec_im2col_narrow(const ec_conv_params *p, const int8_t *in, const int *yx, int n, uint32_t *col)
+{
+    const int k_h = p->k_h, in_w = p->in_w, in_c = p->in_c;
+    const int row = p->k_w * in_c, taps = k_h * row, row_words = (row + 3) >> 2;
+    const int32_t step = (int32_t)p->dil_h * in_w * in_c; /* from one kernel row to the next */
+    /* the last pixel offset whose word copies stay inside the input (may be < 0) */
+    const int32_t last = (int32_t)p->in_h * in_w * in_c - 4 * row_words - (k_h - 1) * step;
+    const int x_max = in_w - p->k_w, y_max = p->in_h - 1 - (k_h - 1) * p->dil_h;
+    uint32_t window[EC_COL_WORDS / 8 + 1]; /* taps rounded up to a word, and one word of zeros */
+    int8_t *const w8 = (int8_t *)window;
+    int i, ky;
+    for (i = 0; i < n; ++i, col += 2) {
+        const int iy0 = yx[2 * i] * p->stride_h - p->pad_top;
+        const int ix0 = yx[2 * i + 1] * p->stride_w - p->pad_left;
+        const int32_t offset = ((int32_t)iy0 * in_w + ix0) * in_c;
+        const int inside = p->dil_w == 1 && ix0 >= 0 && ix0 <= x_max && iy0 >= 0 && iy0 <= y_max;
+        const int8_t *src = in + (inside ? offset : 0);
+        uint32_t *c = col;
+        if (inside && (row & 3) == 0) {
+            for (ky = 0; ky < k_h; ++ky, src += step) {
+                c = ec_expand(src, row >> 2, c);
+            }
+            continue;
+        }
+        if (inside && offset <= last) {
+            int8_t *dst = w8;
+            /* unaligned LDR / STR pairs, a loop per row length (3 x 3 x 3 rows take three) */
+            if (row_words == 1) {
+                for (ky = 0; ky < k_h; ++ky, src += step, dst += row) {
+                    memcpy(dst, src, 4);
+                }
+            } else if (row_words == 3) {
+                for (ky = 0; ky < k_h; ++ky, src += step, dst += row) {
+                    memcpy(dst, src, 4);
+                    memcpy(dst + 4, src + 4, 4);
+                    memcpy(dst + 8, src + 8, 4);
+                }
+            } else {
+                for (ky = 0; ky < k_h; ++ky, src += step, dst += row) {
+                    ec_copy_words(dst, src, row_words);
+                }
+            }
+        } else if (in_c < 4) {
+            ec_gather_narrow(p, in, iy0, ix0, w8);
+        } else {
+            ec_gather_s8(p, in, iy0, ix0, w8);
+        }
+        memset(w8 + taps, 0, 4); /* the last group's padding (and the last row's overshoot) */
+        ec_expand(w8, (taps + 3) >> 2, c);
     }
 }
 
@@ -115,7 +237,7 @@ static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox,
  * assembly reads the first seven fields, the C emulation the rest. */
 typedef struct {
     const uint32_t *col;     /* 0: groups x 8 words, pixel s's pairs at 8 g + 2 s */
-    const uint32_t *rem_end; /* 4: col + 8 (groups % 4), where the one-group loop ends */
+    int32_t entry;           /* 4: (4 - groups % 4) % 4, the group of the 4-group loop where a row enters it */
     const uint32_t *end;     /* 8: col + 8 groups */
     int32_t skip;            /* 12: stride - 4 groups, from the end of a row's groups to the next row */
     int32_t *acc;            /* 16: rows x 4 int32, updated */
@@ -150,32 +272,31 @@ typedef struct {
  * accumulators, weight word and its two halves, four pixel words, col,
  * weights, end, the accumulator row pointer in lr), more than gcc's
  * allocator gives inline assembly at -O0 or with the FPU on. The job's
- * first six fields are copied to the stack; per row 15 instructions around
- * the loops: the groups % 4 first, one at a time, then four per loop pass. */
+ * first six fields are copied to the stack, the entry group made an
+ * address (a table of the four). Each row jumps into the loop of four
+ * groups at group 4 - groups % 4 (LDR PC from the stack), so groups % 4
+ * costs no loop of its own: per row 9 instructions around the loop, 2 per
+ * loop pass. */
 __attribute__((naked, noinline)) static void ec_mac_rows(ec_mac_job *job __attribute__((unused)))
 {
     __asm__("push {r4-r11, lr}\n\t"
             "ldr r11, [r0, #24]\n\t"
             "ldm r0, {r4-r9}\n\t"
+            "adr r10, 8f\n\t"
+            "ldr r5, [r10, r5, lsl #2]\n\t"
             "push {r4-r9}\n\t"
             "mov lr, r8\n\t"
+            "mov r12, r6\n\t"
             "2:\n\t"
             "ldm lr, {r0-r3}\n\t"
             "ldr r10, [sp, #0]\n\t"
-            "ldr r12, [sp, #4]\n\t"
-            "cmp r10, r12\n\t"
-            "beq 4f\n\t"
-            "3:\n\t" EC_MAC_GROUP
-            "cmp r10, r12\n\t"
-            "bne 3b\n\t"
-            "4:\n\t"
-            "ldr r12, [sp, #8]\n\t"
-            "cmp r10, r12\n\t"
-            "beq 6f\n\t"
-            "5:\n\t" EC_MAC_GROUP EC_MAC_GROUP EC_MAC_GROUP EC_MAC_GROUP
+            "ldr pc, [sp, #4]\n\t"
+            "5:\n\t" EC_MAC_GROUP
+            "6:\n\t" EC_MAC_GROUP
+            "7:\n\t" EC_MAC_GROUP
+            "9:\n\t" EC_MAC_GROUP
             "cmp r10, r12\n\t"
             "bne 5b\n\t"
-            "6:\n\t"
             "stmia lr!, {r0-r3}\n\t"
             "ldr r4, [sp, #12]\n\t"
             "add r11, r11, r4\n\t"
@@ -183,7 +304,10 @@ __attribute__((naked, noinline)) static void ec_mac_rows(ec_mac_job *job __attri
             "cmp lr, r4\n\t"
             "bne 2b\n\t"
             "add sp, sp, #24\n\t"
-            "pop {r4-r11, pc}\n\t");
+            "pop {r4-r11, pc}\n\t"
+            ".p2align 2\n\t"
+            "8:\n\t" /* entries with the Thumb bit, for LDR PC */
+            ".word 5b + 1, 6b + 1, 7b + 1, 9b + 1\n\t");
 }
 #else /* the C emulation: the same sums, pixel by pixel */
 static void ec_mac_rows(ec_mac_job *job)
@@ -204,6 +328,23 @@ static void ec_mac_rows(ec_mac_job *job)
 }
 #endif
 
+/* One output of a requant_32 layer: ec_rq_apply with the clamp bounds in
+ * registers and no constant per channel to build but right - 1: with
+ * t = x - (x < 0), (t + half) >> right = ((t >> (right - 1)) + 1) >> 1 (the
+ * halving floors again), and the zero point goes in before the halving as
+ * k = 1 + 2 zero_point. */
+EC_ALWAYS_INLINE int8_t ec_rq_out(int32_t mult, int right_1, int32_t k, int clamp, int32_t lo, int32_t hi,
+                                  int32_t acc)
+{
+    int32_t x = ec_smmulr((int32_t)((uint32_t)acc << 1), mult);
+    x = x + (x >> 31);
+    x = ec_ssat8(((x >> right_1) + k) >> 1);
+    if (clamp) {
+        x = x < lo ? lo : (x > hi ? hi : x);
+    }
+    return (int8_t)x;
+}
+
 /* out[oc] = the requantized acc_max[oc], for every channel: max pooling
  * commutes with requantization (a non-decreasing function of the
  * accumulator, the multiplier being positive), so a pooled block
@@ -212,8 +353,12 @@ void ec_requant_max_simd(const ec_conv_params *p, const int32_t *acc_max, int8_t
 {
     int oc;
     if (p->requant_32 && p->act_min == -128 && p->act_max == 127) {
-        for (oc = 0; oc < p->out_c; ++oc) {
-            out[oc] = ec_rq_apply(p, ec_rq_channel(p, oc), 0, acc_max[oc]);
+        const int32_t *mult = p->mult;
+        const int8_t *shift = p->shift;
+        const int32_t k = 1 + 2 * p->out_offset;
+        const int out_c = p->out_c;
+        for (oc = 0; oc < out_c; ++oc) {
+            out[oc] = ec_rq_out(mult[oc], -shift[oc] - 1, k, 0, 0, 0, acc_max[oc]);
         }
         return;
     }
@@ -258,33 +403,23 @@ static void ec_im2col_part(const ec_conv_params *p, const int8_t *in, int oy, in
     }
 }
 
-/* One output of a requant_32 layer (ec_rq_apply with the clamp bounds in registers). */
-EC_ALWAYS_INLINE int8_t ec_rq_out(ec_rq r, int clamp, int32_t lo, int32_t hi, int32_t acc)
-{
-    int32_t x = ec_smmulr((int32_t)((uint32_t)acc << 1), r.mult);
-    x = ec_ssat8(((x + r.half + (x >> 31)) >> r.right) + r.zero_point);
-    if (clamp) {
-        x = x < lo ? lo : (x > hi ? hi : x);
-    }
-    return (int8_t)x;
-}
-
 /* Four pixels of channels oc0 .. oc0 + noc - 1, requant_32 layers: the
  * channel's constants loaded once; clamp is a constant after inlining. */
 EC_ALWAYS_INLINE void ec_conv_out4(const ec_conv_params *p, int32_t (*acc)[EC_SLOTS], int oc0, int noc, int clamp,
                                    int8_t *out)
 {
     const int out_c = p->out_c;
-    const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t lo = p->act_min, hi = p->act_max, k = 1 + 2 * p->out_offset;
     int j;
     for (j = 0; j < noc; ++j) {
-        const ec_rq r = ec_rq_channel(p, oc0 + j);
+        const int32_t mult = p->mult[oc0 + j];
+        const int right_1 = -p->shift[oc0 + j] - 1;
         const int32_t *a = acc[j];
         int8_t *o = out + oc0 + j;
-        o[0] = ec_rq_out(r, clamp, lo, hi, a[0]);
-        o[out_c] = ec_rq_out(r, clamp, lo, hi, a[1]);
-        o[2 * out_c] = ec_rq_out(r, clamp, lo, hi, a[2]);
-        o[3 * out_c] = ec_rq_out(r, clamp, lo, hi, a[3]);
+        o[0] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[0]);
+        o[out_c] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[1]);
+        o[2 * out_c] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[2]);
+        o[3 * out_c] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[3]);
     }
 }
 
@@ -293,6 +428,17 @@ static void ec_conv_outputs(const ec_conv_params *p, int32_t (*acc)[EC_SLOTS], i
                             int32_t *acc_max)
 {
     int j, i;
+    if (acc_max != NULL && n == EC_SLOTS) { /* unrolled: compare and conditional move per pixel */
+        for (j = 0; j < noc; ++j) {
+            const int32_t *a = acc[j];
+            int32_t m = acc_max[oc0 + j];
+            m = a[0] > m ? a[0] : m;
+            m = a[1] > m ? a[1] : m;
+            m = a[2] > m ? a[2] : m;
+            acc_max[oc0 + j] = a[3] > m ? a[3] : m;
+        }
+        return;
+    }
     if (acc_max != NULL) {
         for (j = 0; j < noc; ++j) {
             int32_t m = acc_max[oc0 + j];
@@ -318,15 +464,15 @@ static void ec_conv_outputs(const ec_conv_params *p, int32_t (*acc)[EC_SLOTS], i
 
 /* All output channels of n pixels, in tiles of `tile` channels whose
  * accumulators stay in acc (tile x 4, the caller's stack). whole: col already holds the n receptive
- * fields (taps <= 160; the taps % 4 last taps in tail). Else the reduction
+ * fields (taps <= 160, in (taps + 3) / 4 groups, see ec_im2col_narrow). Else the reduction
  * goes in chunks of EC_CHUNK_GROUPS groups expanded into col per tile (in_c
  * % 4 == 0); yx == NULL: a 1x1 conv on n consecutive pixel vectors. */
 static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int32_t taps, uint32_t *col,
-                        const int8_t (*tail)[4], int8_t *out, int32_t *acc_max, int32_t (*acc)[EC_SLOTS], int tile)
+                        int whole, int8_t *out, int32_t *acc_max, int32_t (*acc)[EC_SLOTS], int tile)
 {
-    const int groups = (int)(taps >> 2), rest = tail != NULL ? (int)(taps & 3) : 0;
+    const int groups = (int)((taps + 3) >> 2);
     ec_mac_job job;
-    int oc0, g0, i, j, t;
+    int oc0, g0, i, j;
     for (oc0 = 0; oc0 < p->out_c; oc0 += tile) {
         const int noc = p->out_c - oc0 < tile ? p->out_c - oc0 : tile;
         for (j = 0; j < noc; ++j) {
@@ -334,7 +480,7 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
         }
         for (g0 = 0; g0 < groups; g0 += EC_CHUNK_GROUPS) {
             const int cnt = groups - g0 < EC_CHUNK_GROUPS ? groups - g0 : EC_CHUNK_GROUPS;
-            for (i = 0; tail == NULL && i < n; ++i) {
+            for (i = 0; !whole && i < n; ++i) {
                 if (yx == NULL) {
                     ec_expand(in + i * p->in_c + 4 * g0, cnt, col + 2 * i);
                 } else {
@@ -348,21 +494,11 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
             job.rows = noc;
             job.acc = acc[0];
             job.n = n;
-            job.rem_end = col + 2 * EC_SLOTS * (cnt & 3);
+            job.entry = (4 - (cnt & 3)) & 3;
             job.end = col + 2 * EC_SLOTS * cnt;
             job.skip = taps - 4 * cnt;
             job.acc_end = (int32_t *)(acc + noc);
             ec_mac_rows(&job);
-        }
-        for (j = 0; j < noc && rest > 0; ++j) { /* the taps % 4 last taps */
-            const int8_t *w = p->weights + (int32_t)(oc0 + j) * taps + 4 * groups;
-            for (t = 0; t < rest; ++t) {
-                const int32_t wt = w[t];
-                acc[j][0] += tail[0][t] * wt; /* slots past n hold zeros */
-                acc[j][1] += tail[1][t] * wt;
-                acc[j][2] += tail[2][t] * wt;
-                acc[j][3] += tail[3][t] * wt;
-            }
         }
         ec_conv_outputs(p, acc, oc0, noc, n, out, acc_max);
     }
@@ -376,11 +512,10 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static void ec_conv_whole(const ec_conv_params *p, int n, int32_t taps, uint32_t *col, const int8_t (*tail)[4],
-                          int8_t *out, int32_t *acc_max)
+static void ec_conv_whole(const ec_conv_params *p, int n, int32_t taps, uint32_t *col, int8_t *out, int32_t *acc_max)
 {
     int32_t acc[EC_TILE_OC_WHOLE][EC_SLOTS];
-    ec_conv_run(p, NULL, NULL, n, taps, col, tail, out, acc_max, acc, EC_TILE_OC_WHOLE);
+    ec_conv_run(p, NULL, NULL, n, taps, col, 1, out, acc_max, acc, EC_TILE_OC_WHOLE);
 }
 
 #if defined(__GNUC__)
@@ -390,7 +525,7 @@ static void ec_conv_chunked(const ec_conv_params *p, const int8_t *in, const int
                             uint32_t *col, int8_t *out, int32_t *acc_max)
 {
     int32_t acc[EC_TILE_OC][EC_SLOTS];
-    ec_conv_run(p, in, yx, n, taps, col, NULL, out, acc_max, acc, EC_TILE_OC);
+    ec_conv_run(p, in, yx, n, taps, col, 0, out, acc_max, acc, EC_TILE_OC);
 }
 
 /* 1 if the receptive field fits col whole; 2 if it takes the reduction tiling. */
@@ -399,7 +534,7 @@ static int ec_simd_path(const ec_conv_params *p, int32_t taps)
     if (p->eff_bias == NULL) {
         return 0;
     }
-    if (taps * EC_SLOTS / 2 <= EC_COL_WORDS) {
+    if (((taps + 3) & ~3) * EC_SLOTS / 2 <= EC_COL_WORDS) {
         return 1;
     }
     return (p->in_c & 3) == 0 ? 2 : 0;
@@ -415,7 +550,6 @@ int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *
 {
     const int32_t taps = (int32_t)p->k_h * p->k_w * p->in_c;
     uint32_t col[EC_COL_WORDS];
-    int8_t tail[EC_SLOTS][4] = {{0}}; /* slots past n stay 0 for ec_conv_run */
     int i;
     const int path = ec_simd_path(p, taps);
     if (path == 0 || n > EC_SLOTS) {
@@ -425,10 +559,14 @@ int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *
         ec_conv_chunked(p, in, yx, n, taps, col, out, acc_max);
         return 1;
     }
-    for (i = 0; i < n; ++i) {
-        ec_im2col(p, in, yx[2 * i], yx[2 * i + 1], col + 2 * i, tail[i]);
+    if (p->in_c & 3) {
+        ec_im2col_narrow(p, in, yx, n, col);
+    } else {
+        for (i = 0; i < n; ++i) {
+            ec_im2col(p, in, yx[2 * i], yx[2 * i + 1], col + 2 * i);
+        }
     }
-    ec_conv_whole(p, n, taps, col, (const int8_t(*)[4])tail, out, acc_max);
+    ec_conv_whole(p, n, taps, col, out, acc_max);
     return 1;
 }
 
@@ -436,7 +574,7 @@ int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, i
 {
     const int in_c = p->in_c;
     uint32_t col[EC_COL_WORDS];
-    int8_t tail[EC_SLOTS][4] = {{0}}; /* slots past n stay 0 for ec_conv_run */
+    uint32_t window[EC_COL_WORDS / 8 + 1]; /* in_c % 4 != 0: a pixel vector and zeros to a whole group */
     int i;
     const int path = ec_simd_path(p, in_c);
     if (path == 0 || n > EC_SLOTS) {
@@ -447,13 +585,15 @@ int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, i
         return 1;
     }
     for (i = 0; i < n; ++i) {
-        int t;
-        ec_expand(in + i * in_c, in_c >> 2, col + 2 * i);
-        for (t = 0; t < (in_c & 3); ++t) {
-            tail[i][t] = in[i * in_c + (in_c & ~3) + t];
+        const int8_t *src = in + i * in_c;
+        if (in_c & 3) { /* zeros after the vector: see ec_im2col */
+            memcpy(window, src, (size_t)in_c);
+            memset((int8_t *)window + in_c, 0, 4);
+            src = (const int8_t *)window;
         }
+        ec_expand(src, (in_c + 3) >> 2, col + 2 * i);
     }
-    ec_conv_whole(p, n, in_c, col, (const int8_t(*)[4])tail, out, acc_max);
+    ec_conv_whole(p, n, in_c, col, out, acc_max);
     return 1;
 }
 
