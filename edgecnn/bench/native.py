@@ -120,6 +120,9 @@ class CCortexM4(_CEngine):
         self._host.load(build, opts)
         self._n_images = opts.mcu_images
         self._engine = (engine_prefix(build), build.path / "c")
+        # Kernel calls whose loads may be unaligned (their worst case gets the allowance); None:
+        # a manifest from before the flag, every call.
+        self._unaligned_calls = (build.manifest.get("c_engine") or {}).get("calls_not_word_aligned")
         self._report = None
 
     def outputs(self, xs: np.ndarray, tick=None) -> None:
@@ -142,7 +145,7 @@ class CCortexM4(_CEngine):
         self._report = rep
         # Cycle bounds of an ideal zero-wait-state M4 from the executed-block log of one inference.
         self._cycles = cycles.model_cycles(gen, sub[:1], expected[:1], self._host._tmp / "cortex-m4-cycles",
-                                           opt=self.opt).per_inference()
+                                           opt=self.opt, unaligned_calls=self._unaligned_calls).per_inference()
         if tick is not None:
             for _ in range(len(xs)):
                 tick()

@@ -24,6 +24,9 @@ class CallInfo:
     weights_bytes: int  # const arrays of the call: weights, biases, multipliers, shifts
     scratch_bytes: int
     live_arena_bytes: int  # arena bytes of every buffer alive during the call (the memory timeline)
+    # Every channel vector, weight row and buffer it touches is a whole number of words, so its
+    # single loads and stores are word aligned (the cycle model's worst case relies on it).
+    word_aligned: bool = True
 
     def as_dict(self) -> dict:
         return asdict(self) | {"ops": list(self.ops), "output_shape": list(self.output_shape)}
@@ -39,6 +42,19 @@ def _union_bytes(spans: list) -> int:
     return total
 
 
+SIZE_FIELDS = ("in_c", "out_c", "in_depth", "out_depth", "depth", "channels")  # channel counts, depths
+
+
+def _word_aligned(graph: Graph, c: Lowered, offset: int) -> bool:
+    """No channel count or depth of the call (its tensors' innermost dimensions, the channel and
+    depth fields of its parameter structs, fused blocks' inner layers included) leaves a
+    partial word, and its output starts on a word."""
+    dims = [graph.tensors[t].shape[-1] for t in (*c.inputs, c.output) if graph.tensors[t].shape]
+    dims += [v for st in c.structs for k, v in st.fields.items()
+             if isinstance(v, int) and k in SIZE_FIELDS]
+    return offset % 4 == 0 and all(int(d) % 4 == 0 for d in dims)
+
+
 def call_infos(graph: Graph, calls: list[Lowered], plan: Plan) -> tuple[CallInfo, ...]:
     """CallInfo for every call of the planned sequence."""
     out = []
@@ -48,5 +64,5 @@ def call_infos(graph: Graph, calls: list[Lowered], plan: Plan) -> tuple[CallInfo
         t = graph.tensors[c.output]
         out.append(CallInfo(pos, c.layer, tuple(c.ops), c.kernel, c.output, tuple(t.shape), kind, int(offset),
                             int(t.nbytes), int(c.macs), int(sum(a.nbytes for a in c.consts)), int(c.scratch_bytes),
-                            int(live)))
+                            int(live), _word_aligned(graph, c, int(offset))))
     return tuple(out)

@@ -130,6 +130,7 @@ def build_target(ctx) -> dict:
             "dir": "c", "prefix": gen.name, "files": sorted(p.name for p in gen.files),
             "arena_bytes": gen.arena_bytes, "weights_bytes": gen.weights_bytes, "macs": gen.macs,
             "kernel_calls": list(gen.calls), "fused_blocks": gen.fused, "top1_acc": acc,
+            "calls_not_word_aligned": [i.index for i in gen.call_infos if not i.word_aligned],
             "host_compile": "gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -O2: clean",
             "arena_note": "static arena only; the caller's input and output buffers are not in it",
         },

@@ -141,3 +141,33 @@ def test_simd_conv_core_worst_case_cycles_per_mac_on_a_wide_layer(tmp_path):
     worst_per_mac = per["cycles_per_inference_worst"] / gen.macs
     print(per, f"{gen.macs:,} MACs, worst {worst_per_mac:.3f} cycles per MAC")
     assert worst_per_mac <= CONV_WORST_CYCLES_PER_MAC_MAX
+
+
+def test_worst_case_includes_the_unaligned_allowance_only_where_rows_are_not_whole_words(tmp_path):
+    """A conv on a 1-channel image (rows of 3 bytes: its LDR/STR may be unaligned) gets the
+    unaligned allowance in its worst case: the largest TRM penalty of every single load/store it
+    executes, from a second traced run. A depthwise layer on 8 channels (every row whole words)
+    gets none, and its worst case is the plain trace's."""
+    import numpy as np
+
+    from edgecnn.codegen import generate, hostrun, testmodels, verify
+
+    per = {}
+    for name in ("conv_c1_k3_same_relu", "depthwise_c8_same_relu"):
+        path = testmodels.build_case(testmodels.case(name), tmp_path / name)
+        gen = generate(path, tmp_path / name / "c", "m")
+        x = verify.random_inputs(gen.input_shape, 1, seed=4).reshape(1, -1)
+        host = hostrun.run_host(hostrun.compile_host(gen, tmp_path / name / "h" / "h"), x,
+                                int(np.prod(gen.output_shape))).outputs
+        rep = cycles.model_cycles(gen, x, host, tmp_path / name / "fw", timeout_s=120)
+        plain = cycles.count(tmp_path / name / "fw" / "firmware.elf", timeout_s=120)
+        per[name] = (gen, rep, plain)
+    gen, rep, plain = per["conv_c1_k3_same_relu"]
+    assert [i.word_aligned for i in gen.call_infos] == [False]
+    assert rep.unaligned_allowance > 0 and rep.cycles_worst == plain.cycles_worst + rep.unaligned_allowance
+    assert rep.cycles_estimate == plain.cycles_estimate and rep.instructions == plain.instructions
+    # At most 2 cycles per instruction executed: the allowance counts loads and stores only.
+    assert rep.unaligned_allowance <= 2 * rep.instructions
+    gen, rep, plain = per["depthwise_c8_same_relu"]
+    assert [i.word_aligned for i in gen.call_infos] == [True]
+    assert rep.unaligned_allowance == 0 and rep.cycles_worst == plain.cycles_worst
