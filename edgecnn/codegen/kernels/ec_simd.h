@@ -6,6 +6,11 @@
  * -DEC_SIMD_EMULATE on any other compiler, the same kernels run on exact C
  * models of them, so the host tests exercise every SIMD code path against the
  * reference kernels. EC_SIMD is defined when either is in use.
+ *
+ * The SIMD kernels load words from rows that need not start on a word (a
+ * 3-byte kernel row of a 1-channel image, weight rows of 27 taps): built
+ * with -mno-unaligned-access (no __ARM_FEATURE_UNALIGNED: unaligned accesses
+ * trap, UNALIGN_TRP, or the memory cannot take them) the portable kernels run.
  */
 #ifndef EC_SIMD_H
 #define EC_SIMD_H
@@ -13,7 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#if !defined(EC_REFERENCE_KERNELS) && !defined(EC_NO_SIMD) && defined(__ARM_FEATURE_DSP)
+#if !defined(EC_REFERENCE_KERNELS) && !defined(EC_NO_SIMD) && defined(__ARM_FEATURE_DSP) && \
+    defined(__ARM_FEATURE_UNALIGNED)
 #define EC_SIMD 1
 
 /* (sign-extended byte 2, sign-extended byte 0) as two int16 halves. */
