@@ -29,6 +29,7 @@ each single LDR/STR/LDRH/STRH it executes (not SP- or PC-relative) is charged it
 a second traced run, built with -DEC_PROFILE_LAYERS, attributes the executed blocks to calls.
 """
 
+import bisect
 import os
 import re
 import subprocess
@@ -190,7 +191,7 @@ class _Counter:
         self.begin, self.end = begin, end
         self.layer_done, self.skip = layer_done, skip  # skip: (lo, hi) address ranges not attributed
         self.layer = 0
-        self.layer_blocks: dict[tuple[int, str], int] = {}  # (call index, block) -> executions
+        self.layer_pairs: dict[tuple[int, str, str], int] = {}  # (call index, block, next) -> executions
         self.blocks: dict[str, _Block] = {}
         self.pairs: dict[tuple[str, str], int] = {}
         self.inferences = 0
@@ -238,8 +239,8 @@ class _Counter:
             key = (self._prev, ptr)
             self.pairs[key] = self.pairs.get(key, 0) + 1
             if self.layer_done is not None:
-                lkey = (self.layer, self._prev)
-                self.layer_blocks[lkey] = self.layer_blocks.get(lkey, 0) + 1
+                lkey = (self.layer, self._prev, ptr)
+                self.layer_pairs[lkey] = self.layer_pairs.get(lkey, 0) + 1
         if self._inside and pc == self.layer_done:
             self.layer += 1  # the hook runs after each call: what follows is the next call's
         if pc == self.end:
@@ -247,33 +248,56 @@ class _Counter:
             return
         self._prev = ptr if self._inside else None
 
+    def _pair_cost(self, a: str, nxt: str) -> tuple[int, int, int, int, bool]:
+        """(instructions, best, estimate, worst, exception taken) of block a followed by nxt."""
+        blk, succ = self.blocks[a], self.blocks[nxt]
+        cb, ce, cw = blk.body
+        last = blk.insns[-1]
+        exception = False
+        if succ.pc != blk.fallthrough:
+            if _writes_pc(last):
+                pb, pe, pw = _refill(succ.insns[0])
+                extra = 1 if last.op in ("tbb", "tbh") else 0
+                cb, ce, cw = cb + pb + extra, ce + pe + extra, cw + pw + extra
+            else:  # an exception taken after the block
+                cb, ce, cw = cb + EXCEPTION_ENTRY, ce + EXCEPTION_ENTRY, cw + EXCEPTION_ENTRY
+                exception = True
+        return len(blk.insns), cb, ce, cw, exception
+
     def report(self) -> CycleReport:
         n = b = e = w = exc = 0
         for (a, nxt), count in self.pairs.items():
-            blk, succ = self.blocks[a], self.blocks[nxt]
-            cb, ce, cw = blk.body
-            last = blk.insns[-1]
-            if succ.pc != blk.fallthrough:
-                if _writes_pc(last):
-                    pb, pe, pw = _refill(succ.insns[0])
-                    extra = 1 if last.op in ("tbb", "tbh") else 0
-                    cb, ce, cw = cb + pb + extra, ce + pe + extra, cw + pw + extra
-                else:  # an exception taken after the block
-                    cb, ce, cw = cb + EXCEPTION_ENTRY, ce + EXCEPTION_ENTRY, cw + EXCEPTION_ENTRY
-                    exc += count
-            n += len(blk.insns) * count
-            b, e, w = b + cb * count, e + ce * count, w + cw * count
+            ni, cb, ce, cw, exception = self._pair_cost(a, nxt)
+            exc += count if exception else 0
+            n, b, e, w = n + ni * count, b + cb * count, e + ce * count, w + cw * count
         return CycleReport(n, b, e, w, exc, self.inferences)
+
+    def _hooked(self, blk: _Block) -> bool:
+        return any(lo <= blk.pc < hi for lo, hi in self.skip)
 
     def unaligned_extra(self, calls) -> int:
         """Largest unaligned penalties of the single loads/stores executed by the given calls."""
         total = 0
-        for (layer, ptr), count in self.layer_blocks.items():
-            blk = self.blocks[ptr]
-            if layer in calls and not any(lo <= blk.pc < hi for lo, hi in self.skip):
+        for (layer, a, _), count in self.layer_pairs.items():
+            blk = self.blocks[a]
+            if layer in calls and not self._hooked(blk):
                 total += count * sum(UNALIGNED_EXTRA.get(i.op, 0) for i in blk.insns
                                      if not _SP_PC_BASE.search(i.args))
         return total
+
+    def by_call_and_function(self, function_of) -> dict[tuple[int, str], list[int]]:
+        """{(call index, function): [instructions, best, estimate, worst]} over the counted
+        inferences (a -DEC_PROFILE_LAYERS firmware; the profiling hook left out);
+        function_of(address) names the function a block starts in."""
+        out: dict[tuple[int, str], list[int]] = {}
+        for (layer, a, nxt), count in self.layer_pairs.items():
+            if self._hooked(self.blocks[a]):
+                continue
+            ni, cb, ce, cw, _ = self._pair_cost(a, nxt)
+            acc = out.setdefault((layer, function_of(self.blocks[a].pc)), [0, 0, 0, 0])
+            for k, v in enumerate((ni, cb, ce, cw)):
+                acc[k] += v * count
+        return out
 
 
 def symbol(elf: Path, name: str) -> int:
@@ -295,16 +319,14 @@ def symbol_range(elf: Path, name: str) -> tuple[int, int]:
     raise EdgecnnError(f"{elf} has no symbol {name}")
 
 
-def count(elf: Path, begin: str = "ec_trace_begin", end: str = "ec_trace_end", timeout_s: float = 900,
-          unaligned_calls=None) -> CycleReport:
-    """Run elf under QEMU (-icount shift=0) and count cycles between the two marker functions.
-    unaligned_calls (a firmware built with -DEC_PROFILE_LAYERS): the report's unaligned_allowance
-    for those kernel calls, not added to its cycles."""
-    hook = {}
-    if unaligned_calls is not None:
-        hook = {"layer_done": symbol(elf, "ec_layer_done"),
-                "skip": tuple(symbol_range(elf, f) for f in ("ec_layer_done", "systick_ticks"))}
-    counter = _Counter(symbol(elf, begin), symbol(elf, end), **hook)
+def _layered_counter(elf: Path, begin: str, end: str) -> _Counter:
+    """A counter that attributes blocks to kernel calls (firmware built with -DEC_PROFILE_LAYERS)."""
+    return _Counter(symbol(elf, begin), symbol(elf, end), layer_done=symbol(elf, "ec_layer_done"),
+                    skip=tuple(symbol_range(elf, f) for f in ("ec_layer_done", "systick_ticks")))
+
+
+def _run(elf: Path, counter: _Counter, timeout_s: float) -> _Counter:
+    """Run elf under QEMU (-icount shift=0), streaming its block log through counter."""
     with tempfile.TemporaryDirectory(prefix="edgecnn-trace-") as tmp:
         fifo = Path(tmp) / "qemu.log"
         os.mkfifo(fifo)
@@ -330,10 +352,33 @@ def count(elf: Path, begin: str = "ec_trace_begin", end: str = "ec_trace_end", t
     if reader_error:
         raise reader_error[0]
     counter._commit()
-    rep = counter.report()
-    if unaligned_calls is not None:
-        rep = replace(rep, unaligned_allowance=counter.unaligned_extra(set(unaligned_calls)))
-    return rep
+    return counter
+
+
+def count(elf: Path, begin: str = "ec_trace_begin", end: str = "ec_trace_end", timeout_s: float = 900,
+          unaligned_calls=None) -> CycleReport:
+    """Run elf under QEMU (-icount shift=0) and count cycles between the two marker functions.
+    unaligned_calls (a firmware built with -DEC_PROFILE_LAYERS): the report's unaligned_allowance
+    for those kernel calls, not added to its cycles."""
+    if unaligned_calls is None:
+        return _run(elf, _Counter(symbol(elf, begin), symbol(elf, end)), timeout_s).report()
+    counter = _run(elf, _layered_counter(elf, begin, end), timeout_s)
+    return replace(counter.report(), unaligned_allowance=counter.unaligned_extra(set(unaligned_calls)))
+
+
+def profile(elf: Path, timeout_s: float = 900) -> dict[tuple[int, str], list[int]]:
+    """{(kernel call index, function): [instructions, best, estimate, worst]} summed over the
+    inferences of a firmware built with -DEC_CYCLE_TRACE -DEC_PROFILE_LAYERS (aligned costs)."""
+    out = subprocess.run(["arm-none-eabi-nm", "-n", str(elf)], capture_output=True, text=True, check=True).stdout
+    syms = [(int(p[0], 16) & ~1, p[2]) for p in (line.split() for line in out.splitlines())
+            if len(p) == 3 and p[1] in "tTwW"]
+    starts = [a for a, _ in syms]
+
+    def function_of(pc: int) -> str:
+        i = bisect.bisect_right(starts, pc) - 1
+        return syms[i][1] if i >= 0 else "?"
+
+    return _run(elf, _layered_counter(elf, "ec_trace_begin", "ec_trace_end"), timeout_s).by_call_and_function(function_of)
 
 
 def model_cycles(gen, images, outputs, build_dir: Path, opt: str = "-Os", cflags: tuple[str, ...] = (),
