@@ -124,7 +124,8 @@ def _kernel_cache_args(gen: GenerateResult, opt: str, cflags: tuple[str, ...], f
     compiler, flags, Makefile and library content (edgecnn.codegen.hostrun's object cache)."""
     from edgecnn.codegen import hostrun
 
-    kernels = hostrun.verbatim_kernels(gen.sources)
+    sources = getattr(gen, "sources", None) or sorted(Path(gen.out_dir).glob("*.c"))  # bench: a built engine's dir
+    kernels = hostrun.verbatim_kernels(sources)
     if not kernels or shutil.which("arm-none-eabi-gcc") is None:
         return []
     makefile = (BOARD_DIR / "Makefile").read_text()
