@@ -7,10 +7,12 @@
  * models of them, so the host tests exercise every SIMD code path against the
  * reference kernels. EC_SIMD is defined when either is in use.
  *
- * The SIMD kernels load words from rows that need not start on a word (a
- * 3-byte kernel row of a 1-channel image, weight rows of 27 taps): built
- * with -mno-unaligned-access (no __ARM_FEATURE_UNALIGNED: unaligned accesses
- * trap, UNALIGN_TRP, or the memory cannot take them) the portable kernels run.
+ * The SIMD kernels load words (LDR) from rows that need not start on a word
+ * (a 3-byte kernel row of a 1-channel image, weight rows of 27 taps), which
+ * the M3/M4/M7/M33/M55 allow unless CCR.UNALIGN_TRP is set: firmware that
+ * sets it, or keeps the arena in memory that cannot take unaligned accesses,
+ * builds with -DEC_NO_SIMD. (Not keyed on __ARM_FEATURE_UNALIGNED: clang
+ * leaves it undefined for arm-none-eabi by default.)
  */
 #ifndef EC_SIMD_H
 #define EC_SIMD_H
@@ -18,8 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if !defined(EC_REFERENCE_KERNELS) && !defined(EC_NO_SIMD) && defined(__ARM_FEATURE_DSP) && \
-    defined(__ARM_FEATURE_UNALIGNED)
+#if !defined(EC_REFERENCE_KERNELS) && !defined(EC_NO_SIMD) && defined(__ARM_FEATURE_DSP)
 #define EC_SIMD 1
 
 /* (sign-extended byte 2, sign-extended byte 0) as two int16 halves. */
