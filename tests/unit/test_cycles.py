@@ -123,8 +123,12 @@ def test_cycle_model_on_a_small_model_agrees_with_the_systick_count(tmp_path):
 # Worst-case cycles per MAC of the SIMD conv core on a wide layer (576 taps, 70 output channels:
 # the reduction in chunks, channel tiles of 64 + 6, 30 pixels: a last batch of 2), every overhead
 # included (im2col per chunk and tile, requantization, calls). The inner loop costs at most 22
-# cycles per 16 MACs (1.375); measured 1.807 per MAC on the whole layer (2.172 before ec_mac_rows,
-# with LDRD pixel loads and 27-29 cycles per 16 MACs). The bound leaves ~8%.
+# cycles per 16 MACs (1.375); measured 1.787 per MAC on the whole layer with aligned accesses
+# (1.807 before the row entry table, 2.172 before ec_mac_rows, with LDRD pixel loads and 27-29
+# cycles per 16 MACs). The bound leaves ~9%. The layer's 70 output channels flag it as not word
+# aligned, so its reported worst case also carries the unaligned allowance (193,852 cycles,
+# 1.947 per MAC with it): left out here, this test is about the core, and
+# test_worst_case_includes_the_unaligned_allowance_... checks the allowance.
 CONV_WORST_CYCLES_PER_MAC_MAX = 1.95
 
 
@@ -138,7 +142,7 @@ def test_simd_conv_core_worst_case_cycles_per_mac_on_a_wide_layer(tmp_path):
     x = verify.random_inputs(gen.input_shape, 1, seed=4).reshape(1, -1)
     host = hostrun.run_host(hostrun.compile_host(gen, tmp_path / "h" / "h"), x, int(np.prod(gen.output_shape))).outputs
     per = cycles.model_cycles(gen, x, host, tmp_path / "fw_trace", timeout_s=120).per_inference()
-    worst_per_mac = per["cycles_per_inference_worst"] / gen.macs
+    worst_per_mac = (per["cycles_per_inference_worst"] - per["cycles_per_inference_worst_unaligned_allowance"]) / gen.macs
     print(per, f"{gen.macs:,} MACs, worst {worst_per_mac:.3f} cycles per MAC")
     assert worst_per_mac <= CONV_WORST_CYCLES_PER_MAC_MAX
 
