@@ -300,29 +300,41 @@ class _Counter:
         return out
 
 
-def symbol(elf: Path, name: str) -> int:
-    out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[2] == name:
-            return int(parts[0], 16) & ~1
-    raise EdgecnnError(f"{elf} has no symbol {name}; build it with -DEC_CYCLE_TRACE")
-
-
-def symbol_range(elf: Path, name: str) -> tuple[int, int]:
+def _symbols(elf: Path) -> dict[str, tuple[int, int, str]]:
+    """{name: (start address, size, nm type)} of elf's symbols (Thumb bit cleared), from one `nm -S`."""
     out = subprocess.run(["arm-none-eabi-nm", "-S", str(elf)], capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 4 and parts[3] == name:
-            lo = int(parts[0], 16) & ~1
-            return lo, lo + int(parts[1], 16)
-    raise EdgecnnError(f"{elf} has no symbol {name}")
+    syms = {}
+    for parts in (line.split() for line in out.splitlines()):
+        if len(parts) == 4:
+            syms[parts[3]] = (int(parts[0], 16) & ~1, int(parts[1], 16), parts[2])
+        elif len(parts) == 3:  # no size (labels, absolute symbols)
+            syms.setdefault(parts[2], (int(parts[0], 16) & ~1, 0, parts[1]))
+    return syms
+
+
+def symbol(elf: Path, name: str, syms: dict | None = None) -> int:
+    syms = _symbols(elf) if syms is None else syms
+    if name not in syms:
+        raise EdgecnnError(f"{elf} has no symbol {name}; build it with -DEC_CYCLE_TRACE")
+    return syms[name][0]
+
+
+class _EveryCall:
+    """unaligned_calls when nothing is known about the calls: each one is charged."""
+
+    def __contains__(self, index) -> bool:
+        return True
+
+
+EVERY_CALL = _EveryCall()
 
 
 def _layered_counter(elf: Path, begin: str, end: str) -> _Counter:
     """A counter that attributes blocks to kernel calls (firmware built with -DEC_PROFILE_LAYERS)."""
-    return _Counter(symbol(elf, begin), symbol(elf, end), layer_done=symbol(elf, "ec_layer_done"),
-                    skip=tuple(symbol_range(elf, f) for f in ("ec_layer_done", "systick_ticks")))
+    syms = _symbols(elf)
+    hook = [f for f in ("ec_layer_done", "systick_ticks") if f in syms]
+    return _Counter(symbol(elf, begin, syms), symbol(elf, end, syms), layer_done=symbol(elf, "ec_layer_done", syms),
+                    skip=tuple((syms[f][0], syms[f][0] + syms[f][1]) for f in hook))
 
 
 def _run(elf: Path, counter: _Counter, timeout_s: float) -> _Counter:
@@ -361,22 +373,22 @@ def count(elf: Path, begin: str = "ec_trace_begin", end: str = "ec_trace_end", t
     unaligned_calls (a firmware built with -DEC_PROFILE_LAYERS): the report's unaligned_allowance
     for those kernel calls, not added to its cycles."""
     if unaligned_calls is None:
-        return _run(elf, _Counter(symbol(elf, begin), symbol(elf, end)), timeout_s).report()
+        syms = _symbols(elf)
+        return _run(elf, _Counter(symbol(elf, begin, syms), symbol(elf, end, syms)), timeout_s).report()
     counter = _run(elf, _layered_counter(elf, begin, end), timeout_s)
-    return replace(counter.report(), unaligned_allowance=counter.unaligned_extra(set(unaligned_calls)))
+    calls = unaligned_calls if unaligned_calls is EVERY_CALL else set(unaligned_calls)
+    return replace(counter.report(), unaligned_allowance=counter.unaligned_extra(calls))
 
 
 def profile(elf: Path, timeout_s: float = 900) -> dict[tuple[int, str], list[int]]:
     """{(kernel call index, function): [instructions, best, estimate, worst]} summed over the
     inferences of a firmware built with -DEC_CYCLE_TRACE -DEC_PROFILE_LAYERS (aligned costs)."""
-    out = subprocess.run(["arm-none-eabi-nm", "-n", str(elf)], capture_output=True, text=True, check=True).stdout
-    syms = [(int(p[0], 16) & ~1, p[2]) for p in (line.split() for line in out.splitlines())
-            if len(p) == 3 and p[1] in "tTwW"]
-    starts = [a for a, _ in syms]
+    functions = sorted((lo, name) for name, (lo, _, kind) in _symbols(elf).items() if kind in "tTwW")
+    starts = [lo for lo, _ in functions]
 
     def function_of(pc: int) -> str:
         i = bisect.bisect_right(starts, pc) - 1
-        return syms[i][1] if i >= 0 else "?"
+        return functions[i][1] if i >= 0 else "?"
 
     return _run(elf, _layered_counter(elf, "ec_trace_begin", "ec_trace_end"), timeout_s).by_call_and_function(function_of)
 
@@ -395,10 +407,8 @@ def model_cycles(gen, images, outputs, build_dir: Path, opt: str = "-Os", cflags
     rep = count(fw / "firmware.elf", timeout_s=timeout_s)
     if unaligned_calls is None:
         infos = getattr(gen, "call_infos", None)
-        unaligned_calls = ([i.index for i in infos if not i.word_aligned] if infos
-                           else range(len(getattr(gen, "calls", ())) or 10_000))
-    unaligned_calls = list(unaligned_calls)
-    if not unaligned_calls:
+        unaligned_calls = [i.index for i in infos if not i.word_aligned] if infos else EVERY_CALL
+    if unaligned_calls is not EVERY_CALL and not list(unaligned_calls):
         return rep
     prof = qemu.build(gen, images, outputs, build_dir / "unaligned", opt,
                       (*cflags, "-DEC_CYCLE_TRACE", "-DEC_PROFILE_LAYERS"))

@@ -4,6 +4,7 @@ One process runs every input (the harness reads them from a file), so 1,000
 inputs cost one compile and one exec.
 """
 
+import functools
 import hashlib
 import os
 import shutil
@@ -86,10 +87,15 @@ def verbatim_kernels(sources) -> list[Path]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _compiler_version(cc: str) -> str:
+    return subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
+
+
 def kernel_cache_dir(cc: str, flags, *more: str) -> Path:
     """The cache directory for kernel objects built by cc with flags: keyed on the compiler's
     version, the flags, anything else that shapes the build (`more`) and the library's content."""
-    version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
+    version = _compiler_version(cc)
     library = [f"{k.name}\0{k.read_text()}" for k in sorted(KERNELS_DIR.glob("ec_*.[ch]"))]
     key = hashlib.sha256("\0".join([cc, version, *flags, *more, *library]).encode()).hexdigest()
     return object_cache_dir() / key[:24]

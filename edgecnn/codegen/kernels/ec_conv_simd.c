@@ -19,6 +19,23 @@
 #define EC_COL_WORDS 320 /* im2col words on the stack: EC_PIXELS_MAX (4) pixels of up to 160 taps */
 #define EC_SLOTS 4       /* pixels interleaved in col: group g of pixel s is col[8 g + 2 s], col[8 g + 2 s + 1] */
 
+#if defined(__ARM_FEATURE_DSP)
+/* The loop of ec_expand over two groups a pass, after `load` has put their
+ * words into e and f (one LDRD from a word-aligned source, else two LDRs). */
+#define EC_EXPAND_PAIRS(load)                                                                                \
+    __asm__ volatile("1:\n\t" load "sxtb16 %[o], %[e], ror #8\n\t"                                          \
+                     "sxtb16 %[e], %[e]\n\t"                                                                  \
+                     "sxtb16 %[q], %[f], ror #8\n\t"                                                          \
+                     "sxtb16 %[f], %[f]\n\t"                                                                  \
+                     "strd %[e], %[o], [%[col]], #32\n\t"                                                     \
+                     "strd %[f], %[q], [%[col]], #32\n\t"                                                     \
+                     "cmp %[src], %[end]\n\t"                                                                 \
+                     "bne 1b\n\t"                                                                             \
+                     : [src] "+r"(src), [col] "+r"(col), [e] "=&r"(e), [o] "=&r"(o), [f] "=&r"(f), [q] "=&r"(q) \
+                     : [end] "r"(end)                                                                        \
+                     : "cc", "memory")
+#endif
+
 /* groups x 4 int8 values -> int16 pairs (x0, x2), (x1, x3) per four, every
  * 2 * EC_SLOTS words; returns the col position after the last group. */
 EC_ALWAYS_INLINE uint32_t *ec_expand(const int8_t *src, int groups, uint32_t *col)
@@ -37,34 +54,10 @@ EC_ALWAYS_INLINE uint32_t *ec_expand(const int8_t *src, int groups, uint32_t *co
         end += 4;
     }
     if (src != end && ((uintptr_t)src & 3) == 0) { /* then two groups per loop pass, one LDRD (aligned) */
-        __asm__ volatile("1:\n\t"
-                "ldrd %[e], %[f], [%[src]], #8\n\t"
-                "sxtb16 %[o], %[e], ror #8\n\t"
-                "sxtb16 %[e], %[e]\n\t"
-                "sxtb16 %[q], %[f], ror #8\n\t"
-                "sxtb16 %[f], %[f]\n\t"
-                "strd %[e], %[o], [%[col]], #32\n\t"
-                "strd %[f], %[q], [%[col]], #32\n\t"
-                "cmp %[src], %[end]\n\t"
-                "bne 1b\n\t"
-                : [src] "+r"(src), [col] "+r"(col), [e] "=&r"(e), [o] "=&r"(o), [f] "=&r"(f), [q] "=&r"(q)
-                : [end] "r"(end)
-                : "cc", "memory");
+        EC_EXPAND_PAIRS("ldrd %[e], %[f], [%[src]], #8\n\t");
     } else if (src != end) { /* or two LDRs */
-        __asm__ volatile("1:\n\t"
-                "ldr %[e], [%[src]], #4\n\t"
-                "ldr %[f], [%[src]], #4\n\t"
-                "sxtb16 %[o], %[e], ror #8\n\t"
-                "sxtb16 %[e], %[e]\n\t"
-                "sxtb16 %[q], %[f], ror #8\n\t"
-                "sxtb16 %[f], %[f]\n\t"
-                "strd %[e], %[o], [%[col]], #32\n\t"
-                "strd %[f], %[q], [%[col]], #32\n\t"
-                "cmp %[src], %[end]\n\t"
-                "bne 1b\n\t"
-                : [src] "+r"(src), [col] "+r"(col), [e] "=&r"(e), [o] "=&r"(o), [f] "=&r"(f), [q] "=&r"(q)
-                : [end] "r"(end)
-                : "cc", "memory");
+        EC_EXPAND_PAIRS("ldr %[e], [%[src]], #4\n\t"
+                        "ldr %[f], [%[src]], #4\n\t");
     }
     return col;
 #else
