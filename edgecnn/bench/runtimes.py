@@ -107,14 +107,9 @@ class _OnnxRuntime(Runtime):
     modules = ("onnxruntime",)
 
     def load(self, build: BuildDir, opts) -> None:
-        import onnxruntime as ort
+        from edgecnn.convert.runners import ort_session
 
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = opts.threads
-        so.inter_op_num_threads = 1
-        so.log_severity_level = 3
-        self._sess = ort.InferenceSession(str(build.artifact(self.artifact)), so,
-                                          providers=["CPUExecutionProvider"])
+        self._sess = ort_session(build.artifact(self.artifact), opts.threads)
         self._in = self._sess.get_inputs()[0].name
         self._outs = [self._sess.get_outputs()[0].name]
 

@@ -126,13 +126,43 @@ def run_tflm(tflite: bytes, x: np.ndarray, q_in: TensorQuant, arena_bytes: int, 
     return _loop("TFLM int8", to_int8(x, q_in), one)
 
 
-def run_onnx(path: Path, x: np.ndarray, label: str, q_in: TensorQuant | None = None) -> np.ndarray:
-    """onnxruntime (CPU, one thread) on an .onnx or .ort file; int8 inputs when q_in is given."""
+def ort_session(path: Path, threads: int = 1):
+    """An onnxruntime CPU session on an .onnx / .ort file, int8 arithmetic exact on every x86 CPU.
+
+    On x86 CPUs without VNNI (AVX2, AVX-512 without VNNI; this machine's AMD EPYC) onnxruntime's
+    u8s8 int8 GEMM adds pairs of u8 x s8 products in saturating int16 (VPMADDUBSW), so a conv or
+    dense layer with large weights comes out wrong (58 LSB against LiteRT on a 640-input dense
+    model). The session option `session.x64quantprecision` makes onnxruntime widen to int16 first
+    where that can happen: slower, and the integers LiteRT and the C engine compute.
+    onnxruntime 1.32's transformer behind that option fails on some graphs ("Attempt to replace
+    the existing tensor", a residual CNN on AVX2); such a graph runs with the basic graph
+    optimizations only, which leave the QuantizeLinear / DequantizeLinear pairs unfused, so no
+    int8 GEMM runs at all (float arithmetic between them, within the verification's 1 LSB).
+    """
     import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    def session(precision: bool):
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 4
+        if precision:
+            opts.add_session_config_entry("session.x64quantprecision", "1")
+        else:
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    try:
+        return session(True)
+    except Exception as e:  # onnxruntime raises its own Fail / RuntimeException types
+        if "Attempt to replace the existing tensor" not in str(e):
+            raise
+        return session(False)
+
+
+def run_onnx(path: Path, x: np.ndarray, label: str, q_in: TensorQuant | None = None) -> np.ndarray:
+    """onnxruntime (CPU, one thread) on an .onnx or .ort file; int8 inputs when q_in is given."""
+    sess = ort_session(path)
     name = sess.get_inputs()[0].name
     xs = to_int8(x, q_in) if q_in is not None else model_units(x)
     return _loop(label, xs, lambda img: sess.run(None, {name: img})[0])
