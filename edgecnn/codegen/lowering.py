@@ -136,18 +136,21 @@ def lower_conv(g: Graph, op: Operator, layer: str) -> Lowered:
     (s_in, z_in), (s_out, z_out) = _qp(x), _qp(y)
     mult, shift = quant.per_channel_multipliers(s_in, w.scale, s_out, oc)
     act_min, act_max = quant.activation_range(int(o.get("fusedActivationFunction", 0)), s_out, z_out)
-    consts = [ConstArray(layer, "weights", "int8_t", wvals)]
     bias = _bias(g, op, op.inputs[2] if len(op.inputs) > 2 else -1, oc, layer)
-    consts += ([bias] if bias is not None else []) + _requant_consts(layer, mult, shift)
     per_channel_w = w.data.reshape(-1, oc).T if depthwise else w.data.reshape(oc, -1)  # (OC, taps)
     eff = None if depthwise else _eff_bias(per_channel_w, bias, -z_in)
+    # With eff_bias the bias array would be a second copy of it: the kernels that need the bias
+    # (the reference ones) recover it from eff_bias and the weights (ec_bias, ec_conv_common.h).
+    stored_bias = bias if eff is None else None
+    consts = [ConstArray(layer, "weights", "int8_t", wvals)] + ([stored_bias] if stored_bias is not None else [])
+    consts += _requant_consts(layer, mult, shift)
     consts += [ConstArray(layer, "eff_bias", "int32_t", eff)] if eff is not None else []
     fields = {"in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc, "k_h": kh, "k_w": kw,
               "stride_h": sh, "stride_w": sw, "dil_h": dh, "dil_w": dw, "pad_top": pad_top, "pad_left": pad_left,
               "depth_mult": oc // ic if depthwise else 1, "in_offset": -z_in, "out_offset": z_out,
               "act_min": act_min, "act_max": act_max, "weights": ConstRef("weights"),
-              "bias": ConstRef("bias") if bias is not None else None, "mult": ConstRef("mult"), "shift": ConstRef("shift"),
-              "eff_bias": ConstRef("eff_bias") if eff is not None else None,
+              "bias": ConstRef("bias") if stored_bias is not None else None, "mult": ConstRef("mult"),
+              "shift": ConstRef("shift"), "eff_bias": ConstRef("eff_bias") if eff is not None else None,
               "requant_32": _requant_32(per_channel_w, bias, shift)}
     macs = oh * ow * oc * kh * kw * (1 if depthwise else ic)
     return Lowered(layer, (op.opcode,), "ec_depthwise_conv2d_s8" if depthwise else "ec_conv2d_s8",

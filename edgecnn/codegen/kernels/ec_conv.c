@@ -38,7 +38,7 @@ void ec_conv2d_pixel_ref_s8(const ec_conv_params *p, const int8_t *in, int oy, i
                 }
             }
         }
-        out[oc] = ec_requant(p, acc, oc);
+        out[oc] = ec_output(p, acc + ec_bias(p, w, taps, oc), oc);
     }
 }
 
@@ -66,7 +66,7 @@ void ec_depthwise_pixel_ref_s8(const ec_conv_params *p, const int8_t *in, int oy
                            * p->weights[(ky * p->k_w + kx) * p->out_c + oc];
                 }
             }
-            out[oc] = ec_requant(p, acc, oc);
+            out[oc] = ec_output(p, p->bias != NULL ? acc + p->bias[oc] : acc, oc); /* no eff_bias */
         }
     }
 }
@@ -80,7 +80,7 @@ void ec_pointwise_pixel_ref_s8(const ec_conv_params *p, const int8_t *in, int8_t
         for (ic = 0; ic < p->in_c; ++ic) {
             acc += (in[ic] + p->in_offset) * w[ic];
         }
-        out[oc] = ec_requant(p, acc, oc);
+        out[oc] = ec_output(p, acc + ec_bias(p, w, p->in_c, oc), oc);
     }
 }
 

@@ -12,9 +12,20 @@ static inline int8_t ec_output(const ec_conv_params *p, int32_t acc, int oc)
     return (int8_t)ec_clamp(acc, p->act_min, p->act_max);
 }
 
-static inline int8_t ec_requant(const ec_conv_params *p, int32_t acc, int oc)
+/* Channel oc's bias, its `taps` weights at w. A conv with eff_bias has no
+ * bias array (the generator leaves out the copy it would be): bias =
+ * eff_bias - in_offset * the sum of the channel's weights, exact in int32
+ * since bias itself is an int32. */
+static inline int32_t ec_bias(const ec_conv_params *p, const int8_t *w, int32_t taps, int oc)
 {
-    return ec_output(p, p->bias != NULL ? acc + p->bias[oc] : acc, oc);
+    int32_t sum = 0, t;
+    if (p->bias != NULL || p->eff_bias == NULL) {
+        return p->bias != NULL ? p->bias[oc] : 0;
+    }
+    for (t = 0; t < taps; ++t) {
+        sum += w[t];
+    }
+    return p->eff_bias[oc] - p->in_offset * sum;
 }
 
 /* ec_output in 32-bit steps for requant_32 layers (every shift < 0 and
