@@ -260,66 +260,37 @@ EC_NOINLINE static void ec_dw_sums(const ec_conv_params *p, const int8_t **taps,
     }
 }
 
-/* x (a requant_32 accumulator) requantized with the channel's constants (ec_rq_apply's arithmetic). */
-EC_ALWAYS_INLINE int32_t ec_dw_rq(int32_t acc, int32_t mult, int32_t half, int right, int32_t zp)
-{
-    const int32_t x = ec_smmulr((int32_t)((uint32_t)acc << 1), mult);
-    return ec_ssat8(((x + half + (x >> 31)) >> right) + zp);
-}
-
 /* acc[i][0 .. len - 1] of the n pixels, output channels c0 .. c0 + len - 1, to out + i * out_c + c0;
- * clamp: the activation range is narrower than int8 (a constant in each inlined copy). A batch of
- * EC_PIXELS_MAX pixels is unrolled: each channel's constants serve its 4 outputs. */
-EC_ALWAYS_INLINE void ec_dw_out_32(const ec_conv_params *p, int32_t (*acc)[EC_DW_CHUNK], int n, int c0, int len,
-                                   int8_t *out, int clamp)
-{
-    const int32_t c_all = p->out_c, lo = p->act_min, hi = p->act_max, zp = p->out_offset;
-    const int32_t *mult = p->mult + c0;
-    const int8_t *shift = p->shift + c0;
-    const int32_t *a = acc[0];
-    int i, j;
-    out += c0;
-    for (j = 0; j < len; ++j, ++a, ++out) {
-        const int32_t mj = mult[j];
-        const int right = -shift[j];
-        const int32_t half = (int32_t)(1u << (right - 1));
-#define EC_DW_PUT(i)                                                                  \
-    do {                                                                              \
-        const int32_t x = ec_dw_rq(a[(i) * EC_DW_CHUNK], mj, half, right, zp);        \
-        out[(i) * c_all] = (int8_t)(clamp ? ec_clamp(x, lo, hi) : x);                 \
-    } while (0)
-        if (n == EC_PIXELS_MAX) {
-            EC_DW_PUT(0);
-            EC_DW_PUT(1);
-            EC_DW_PUT(2);
-            EC_DW_PUT(3);
-        } else {
-            for (i = 0; i < n; ++i) {
-                EC_DW_PUT(i);
-            }
-        }
-#undef EC_DW_PUT
-    }
-}
-
+ * requant_32 layers with ec_rq_out's arithmetic, each channel's constants loaded once for the n pixels. */
 EC_NOINLINE static void ec_dw_out(const ec_conv_params *p, int32_t (*acc)[EC_DW_CHUNK], int n, int c0, int len, int8_t *out)
 {
+    const int32_t c_all = p->out_c, lo = p->act_min, hi = p->act_max, k = 1 + 2 * p->out_offset;
     int i, j;
     if (!p->requant_32) {
         for (j = 0; j < len; ++j) {
             for (i = 0; i < n; ++i) {
-                out[i * p->out_c + c0 + j] = ec_output(p, acc[i][j], c0 + j);
+                out[i * c_all + c0 + j] = ec_output(p, acc[i][j], c0 + j);
             }
         }
-    } else if (p->act_min > -128 || p->act_max < 127) {
-        ec_dw_out_32(p, acc, n, c0, len, out, 1);
-    } else {
-        ec_dw_out_32(p, acc, n, c0, len, out, 0);
+        return;
+    }
+    for (j = c0; j < c0 + len; ++j) {
+        const int32_t mult = p->mult[j];
+        const int right_1 = -p->shift[j] - 1;
+        const int32_t *a = &acc[0][j - c0];
+        int8_t *o = out + j;
+        for (i = 0; i < n; ++i, a += EC_DW_CHUNK, o += c_all) {
+            int32_t x = ec_smmulr((int32_t)((uint32_t)*a << 1), mult);
+            x += x >> 31;
+            x = ec_ssat8(((x >> right_1) + k) >> 1);
+            *o = (int8_t)ec_clamp(x, lo, hi);
+        }
     }
 }
 
-/* Output pixels (yx[0], yx[1]), ... (n <= EC_PIXELS_MAX), all channels, to out (n x out_c bytes). */
-int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
+/* Output pixels (yx[0], yx[1]), ... (n <= EC_PIXELS_MAX), all channels, to out (n x out_c bytes),
+ * through tap lists. */
+static int ec_dw_batch(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
 {
     const int8_t *lists[EC_PIXELS_MAX][EC_DW_LIST];
     int n_taps[EC_PIXELS_MAX];
@@ -327,6 +298,9 @@ int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const in
     int i, c0;
     if (p->k_h * p->k_w > EC_DW_TAPS || n > EC_PIXELS_MAX) {
         return 0;
+    }
+    if (n == 0) {
+        return 1;
     }
     for (i = 0; i < n; ++i) {
         n_taps[i] = i > 0 && ec_dw_shifted(p, yx + 2 * (i - 1), n_taps[i - 1], lists[i - 1], lists[i])
@@ -341,6 +315,24 @@ int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const in
         ec_dw_out(p, acc, n, c0, len, out);
     }
     return 1;
+}
+
+/* The 3 x 3 kernel of ec_dw3_simd.c takes the pixels inside the input when it takes the layer;
+ * each run of the others (consecutive in the batch, so their outputs are too) is one batch. */
+int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
+{
+    const int32_t c_all = p->out_c;
+    int i, j = 0;
+    if (n > EC_PIXELS_MAX) {
+        return 0;
+    }
+    for (i = 0; i < n; ++i) {
+        if (ec_dw3_pixel(p, in, yx + 2 * i, out + i * c_all)) {
+            ec_dw_batch(p, in, yx + 2 * j, i - j, out + j * c_all);
+            j = i + 1;
+        }
+    }
+    return ec_dw_batch(p, in, yx + 2 * j, n - j, out + j * c_all);
 }
 
 int ec_depthwise_pixel_simd(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out)
