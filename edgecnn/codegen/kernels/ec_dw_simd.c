@@ -317,8 +317,8 @@ static int ec_dw_batch(const ec_conv_params *p, const int8_t *in, const int *yx,
     return 1;
 }
 
-/* The 3 x 3 kernel of ec_dw3_simd.c takes the pixels inside the input when it takes the layer;
- * each run of the others (consecutive in the batch, so their outputs are too) is one batch. */
+/* The 3 x 3 kernel of ec_dw3_simd.c takes the pixels it can when it takes the layer (all but
+ * those with kernel columns in the padding on both sides or two deep); each run of the others (consecutive in the batch, so their outputs are too) is one batch. */
 int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
 {
     const int32_t c_all = p->out_c;
