@@ -53,8 +53,8 @@ void ec_requant_max_simd(const ec_conv_params *p, const int32_t *acc_max, int8_t
 int ec_depthwise_pixel_simd(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
 /* Depthwise, n <= EC_PIXELS_MAX output pixels (yx pairs) to out (n x out_c bytes); 0 if not taken. */
 int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out);
-/* ec_dw3_simd.c: output pixel (yx[0], yx[1]) of the 3 x 3 depthwise layers it takes, if at most
- * one of the pixel's kernel columns lies in the padding; else 0, nothing written. */
-int ec_dw3_pixel(const ec_conv_params *p, const int8_t *in, const int *yx, int8_t *out);
+/* ec_dw3_simd.c: of the n pixels, those its 3 x 3 depthwise kernel takes (see there) to out
+ * (n x out_c bytes); the others' indices to rest[] (ascending), their count returned. */
+int ec_dw3_pixels(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out, int8_t *rest);
 
 #endif /* EC_CONV_COMMON_H */

@@ -56,8 +56,8 @@ typedef struct {
 /* A whole function: the tap loop needs 14 registers (4 sums, 4 operands, input and weight
  * pointers, channels, in_offset, row stride, the row count), more than gcc gives inline
  * assembly at -O0 or with the FPU on. It reads the parameter struct at the offsets that the
- * typedefs below check; p, the job, the clamp bounds in every byte, k = 1 + 2 out_offset and
- * the group's first channel c live on the stack. Per group: the job's rows of 3 taps (10
+ * typedefs below check; p, the pixel's job, the clamp bounds in every byte, k = 1 + 2 out_offset,
+ * the group's first channel c and the job pointers live on the stack. Per group: the job's rows of 3 taps (10
  * instructions each; rows of 2 enter at the second tap, LDR PC from the stack) and 5 around
  * each row, 1 + 4 x 7 to requantize, the activation clamp on the packed word (SSUB8 + SEL,
  * twice), one STR. */
@@ -68,31 +68,44 @@ typedef char ec_dw3_layout[offsetof(ec_conv_params, in_w) == 2 && offsetof(ec_co
                            && offsetof(ec_conv_params, bias) == 52 && offsetof(ec_conv_params, mult) == 56
                            && offsetof(ec_conv_params, shift) == 60 && sizeof(ec_dw3_job) == 20 ? 1 : -1];
 __attribute__((naked, noinline)) static void ec_dw3_run(const ec_conv_params *p __attribute__((unused)),
-                                                        const ec_dw3_job *job __attribute__((unused)))
+                                                        const ec_dw3_job *jobs __attribute__((unused)),
+                                                        int n __attribute__((unused)))
 {
     __asm__("push {r4-r11, lr}\n\t"
-            "ldm r1, {r4-r8}\n\t" /* x, w, out, rows, from_tap1 */
-            "adr r9, 8f\n\t"
-            "ldr r8, [r9, r8, lsl #2]\n\t"
-            "ldr r9, [r0, #40]\n\t"
-            "uxtb r9, r9\n\t"
-            "orr r9, r9, r9, lsl #8\n\t"
-            "orr r9, r9, r9, lsl #16\n\t"
-            "ldr r10, [r0, #44]\n\t"
-            "uxtb r10, r10\n\t"
-            "orr r10, r10, r10, lsl #8\n\t"
-            "orr r10, r10, r10, lsl #16\n\t"
-            "ldr r11, [r0, #36]\n\t"
-            "add r11, r11, r11\n\t"
-            "add r11, r11, #1\n\t"
-            "mov r12, #0\n\t"
-            "push {r0, r4-r12}\n\t" /* [sp]: p, x, w, out, rows, entry, lo, hi, k, c */
+            "sub sp, sp, #48\n\t" /* [sp]: p, x, w, out, rows, entry, lo, hi, k, c, next job, end */
+            "str r0, [sp]\n\t"
+            "add r2, r2, r2, lsl #2\n\t"
+            "add r2, r1, r2, lsl #2\n\t"
+            "strd r1, r2, [sp, #40]\n\t"
+            "ldr r3, [r0, #40]\n\t"
+            "uxtb r3, r3\n\t"
+            "orr r3, r3, r3, lsl #8\n\t"
+            "orr r3, r3, r3, lsl #16\n\t"
+            "ldr r4, [r0, #44]\n\t"
+            "uxtb r4, r4\n\t"
+            "orr r4, r4, r4, lsl #8\n\t"
+            "orr r4, r4, r4, lsl #16\n\t"
+            "strd r3, r4, [sp, #24]\n\t"
+            "ldr r3, [r0, #36]\n\t"
+            "add r3, r3, r3\n\t"
+            "add r3, r3, #1\n\t"
+            "str r3, [sp, #32]\n\t"
             "ldrsh r10, [r0, #10]\n\t"
             "ldrsh r12, [r0, #2]\n\t"
             "ldrsh r11, [r0, #4]\n\t"
             "mul r12, r12, r11\n\t"
             "ldr r11, [r0, #32]\n\t"
             "pkhbt r11, r11, r11, lsl #16\n\t"
+            "0:\n\t" /* the next pixel's job to the frame, its row entry made an address */
+            "ldr r1, [sp, #40]\n\t"
+            "ldm r1!, {r4-r8}\n\t"
+            "str r1, [sp, #40]\n\t"
+            "adr r9, 8f\n\t"
+            "ldr r8, [r9, r8, lsl #2]\n\t"
+            "add r9, sp, #4\n\t"
+            "stm r9, {r4-r8}\n\t"
+            "movs r1, #0\n\t"
+            "str r1, [sp, #36]\n\t"
             "1:\n\t"
             "ldr r1, [sp, #36]\n\t"
             "ldrd r8, r9, [sp, #4]\n\t"
@@ -143,61 +156,75 @@ __attribute__((naked, noinline)) static void ec_dw3_run(const ec_conv_params *p 
             "str r4, [sp, #36]\n\t"
             "cmp r4, r10\n\t"
             "blt 1b\n\t"
-            "add sp, sp, #40\n\t"
+            "ldrd r0, r1, [sp, #40]\n\t"
+            "cmp r0, r1\n\t"
+            "bne 0b\n\t"
+            "add sp, sp, #48\n\t"
             "pop {r4-r11, pc}\n\t"
             ".p2align 2\n\t"
             "8:\n\t" /* the row entries with the Thumb bit, for LDR PC */
             ".word 5b + 1, 6b + 1\n\t");
 }
 #else /* the C emulation: the same instructions' arithmetic, channel group by group */
-static void ec_dw3_run(const ec_conv_params *p, const ec_dw3_job *job)
+static void ec_dw3_run(const ec_conv_params *p, const ec_dw3_job *job, int n)
 {
     const int32_t c_all = p->out_c, row = (int32_t)p->in_w * p->in_c;
     const uint32_t off = (uint32_t)(uint16_t)p->in_offset * 0x00010001u;
     int32_t c, r, t, j;
-    for (c = 0; c < c_all; c += 4) {
-        int32_t a[4];
-        memcpy(a, p->bias + c, sizeof a);
-        for (r = 0; r < job->rows; ++r) {
-            for (t = job->from_tap1; t < 3; ++t) {
-                const uint32_t xv = ec_load4((const int8_t *)(job->x + (uintptr_t)(r * row + t * c_all + c)));
-                const uint32_t wv = ec_load4((const int8_t *)(job->w + (uintptr_t)((3 * r + t) * c_all + c)));
-                const uint32_t xe = ec_sxtab16(off, xv), xo = ec_sxtab16_ror8(off, xv);
-                const uint32_t we = ec_sxtb16(wv), wo = ec_sxtb16_ror8(wv);
-                a[0] = ec_smlabb(xe, we, a[0]);
-                a[2] = ec_smlatt(xe, we, a[2]);
-                a[1] = ec_smlabb(xo, wo, a[1]);
-                a[3] = ec_smlatt(xo, wo, a[3]);
+    for (; n > 0; --n, ++job) {
+        for (c = 0; c < c_all; c += 4) {
+            int32_t a[4];
+            memcpy(a, p->bias + c, sizeof a);
+            for (r = 0; r < job->rows; ++r) {
+                for (t = job->from_tap1; t < 3; ++t) {
+                    const uint32_t xv = ec_load4((const int8_t *)(job->x + (uintptr_t)(r * row + t * c_all + c)));
+                    const uint32_t wv = ec_load4((const int8_t *)(job->w + (uintptr_t)((3 * r + t) * c_all + c)));
+                    const uint32_t xe = ec_sxtab16(off, xv), xo = ec_sxtab16_ror8(off, xv);
+                    const uint32_t we = ec_sxtb16(wv), wo = ec_sxtb16_ror8(wv);
+                    a[0] = ec_smlabb(xe, we, a[0]);
+                    a[2] = ec_smlatt(xe, we, a[2]);
+                    a[1] = ec_smlabb(xo, wo, a[1]);
+                    a[3] = ec_smlatt(xo, wo, a[3]);
+                }
             }
-        }
-        for (j = 0; j < 4; ++j) {
-            job->out[c + j] = ec_dw_output(p, a[j], c + j);
+            for (j = 0; j < 4; ++j) {
+                job->out[c + j] = ec_dw_output(p, a[j], c + j);
+            }
         }
     }
 }
 #endif
 
-/* Output pixel (yx[0], yx[1]) if the kernel takes the layer (3 x 3, multiplier 1, channels % 4 == 0,
- * no dilation, requant_32, a bias) and the pixel's columns in the padding are at most one, on one
- * side; else 0. Rows in the padding are left out. */
-int ec_dw3_pixel(const ec_conv_params *p, const int8_t *in, const int *yx, int8_t *out)
+/* Output pixels (yx[0], yx[1]), ... (n <= EC_PIXELS_MAX) to out (n x out_c bytes), those the
+ * kernel takes: the layer 3 x 3, multiplier 1, channels % 4 == 0, no dilation, requant_32, a bias;
+ * the pixel with at most one kernel column in the padding, on one side (rows in the padding are
+ * left out). The others' indices go to rest[], ascending; returns their count. */
+int ec_dw3_pixels(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out, int8_t *rest)
 {
-    const int iy = yx[0] * p->stride_h - p->pad_top, ix = yx[1] * p->stride_w - p->pad_left;
-    const int ky0 = iy < 0 ? -iy : 0, ky1 = p->in_h - iy < 3 ? p->in_h - iy : 3;
-    const int right = ix + 3 > p->in_w;
     const int32_t c_all = p->out_c;
-    ec_dw3_job job;
-    if (p->k_h != 3 || p->k_w != 3 || p->depth_mult != 1 || (c_all & 3) != 0 || p->dil_h != 1 || p->dil_w != 1
-        || !p->requant_32 || p->bias == NULL || ky1 <= ky0 || ix < -1 || ix + 2 > p->in_w || (ix < 0 && right)) {
-        return 0;
+    const int takes = p->k_h == 3 && p->k_w == 3 && p->depth_mult == 1 && (c_all & 3) == 0 && p->dil_h == 1
+                      && p->dil_w == 1 && p->requant_32 && p->bias != NULL;
+    ec_dw3_job jobs[EC_PIXELS_MAX];
+    int i, k = 0, r = 0;
+    for (i = 0; i < n; ++i) {
+        const int iy = yx[2 * i] * p->stride_h - p->pad_top, ix = yx[2 * i + 1] * p->stride_w - p->pad_left;
+        const int ky0 = iy < 0 ? -iy : 0, ky1 = p->in_h - iy < 3 ? p->in_h - iy : 3;
+        const int right = ix + 3 > p->in_w;
+        if (!takes || ky1 <= ky0 || ix < -1 || ix + 2 > p->in_w || (ix < 0 && right)) {
+            rest[r++] = (int8_t)i;
+            continue;
+        }
+        jobs[k].x = (uintptr_t)in + (uintptr_t)(((int32_t)(iy + ky0) * p->in_w + ix - right) * c_all);
+        jobs[k].w = (uintptr_t)p->weights + (uintptr_t)((3 * ky0 - right) * c_all);
+        jobs[k].out = out + i * c_all;
+        jobs[k].rows = ky1 - ky0;
+        jobs[k].from_tap1 = ix < 0 || right;
+        ++k;
     }
-    job.x = (uintptr_t)in + (uintptr_t)(((int32_t)(iy + ky0) * p->in_w + ix - right) * c_all);
-    job.w = (uintptr_t)p->weights + (uintptr_t)((3 * ky0 - right) * c_all);
-    job.out = out;
-    job.rows = ky1 - ky0;
-    job.from_tap1 = ix < 0 || right;
-    ec_dw3_run(p, &job);
-    return 1;
+    if (k > 0) {
+        ec_dw3_run(p, jobs, k);
+    }
+    return r;
 }
 
 #else
