@@ -50,7 +50,6 @@ int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *
                           int32_t *acc_max);
 int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, int8_t *out, int32_t *acc_max);
 void ec_requant_max_simd(const ec_conv_params *p, const int32_t *acc_max, int8_t *out);
-int ec_depthwise_pixel_simd(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
 /* Depthwise, n <= EC_PIXELS_MAX output pixels (yx pairs) to out (n x out_c bytes); 0 if not taken. */
 int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out);
 /* ec_dw3_simd.c: of the n pixels, those its 3 x 3 depthwise kernel takes (see there) to out

@@ -201,23 +201,23 @@ static void ec_dw3_run(const ec_conv_params *p, const ec_dw3_job *job, int n)
  * left out). The others' indices go to rest[], ascending; returns their count. */
 int ec_dw3_pixels(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out, int8_t *rest)
 {
-    const int32_t c_all = p->out_c;
+    const int32_t c_all = p->out_c, in_h = p->in_h, in_w = p->in_w;
     const int takes = p->k_h == 3 && p->k_w == 3 && p->depth_mult == 1 && (c_all & 3) == 0 && p->dil_h == 1
-                      && p->dil_w == 1 && p->requant_32 && p->bias != NULL;
+                      && p->dil_w == 1 && p->requant_32 && p->bias != NULL && in_w >= 2;
     ec_dw3_job jobs[EC_PIXELS_MAX];
     int i, k = 0, r = 0;
     for (i = 0; i < n; ++i) {
         const int iy = yx[2 * i] * p->stride_h - p->pad_top, ix = yx[2 * i + 1] * p->stride_w - p->pad_left;
-        const int ky0 = iy < 0 ? -iy : 0, ky1 = p->in_h - iy < 3 ? p->in_h - iy : 3;
-        const int right = ix + 3 > p->in_w;
-        if (!takes || ky1 <= ky0 || ix < -1 || ix + 2 > p->in_w || (ix < 0 && right)) {
+        const int ky0 = iy < 0 ? -iy : 0, rows = (in_h - iy < 3 ? in_h - iy : 3) - ky0, right = ix + 3 > in_w;
+        /* in_w >= 2: ix = -1 (the left column in the padding) and ix = in_w - 2 (the right one) */
+        if (!takes || rows <= 0 || (uint32_t)(ix + 1) >= (uint32_t)in_w) {
             rest[r++] = (int8_t)i;
             continue;
         }
-        jobs[k].x = (uintptr_t)in + (uintptr_t)(((int32_t)(iy + ky0) * p->in_w + ix - right) * c_all);
+        jobs[k].x = (uintptr_t)in + (uintptr_t)(((iy + ky0) * in_w + ix - right) * c_all);
         jobs[k].w = (uintptr_t)p->weights + (uintptr_t)((3 * ky0 - right) * c_all);
         jobs[k].out = out + i * c_all;
-        jobs[k].rows = ky1 - ky0;
+        jobs[k].rows = rows;
         jobs[k].from_tap1 = ix < 0 || right;
         ++k;
     }

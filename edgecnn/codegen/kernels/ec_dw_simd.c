@@ -204,28 +204,23 @@ static int ec_dw_batch(const ec_conv_params *p, const int8_t *in, const int *yx,
 }
 
 /* The 3 x 3 kernel of ec_dw3_simd.c takes the pixels it can when it takes the layer (all but
- * those with kernel columns in the padding on both sides or two deep); each run of the others
- * (consecutive in the batch, so their outputs are too) is one batch of tap lists. */
+ * those with kernel columns in the padding on both sides or two deep); the others go through
+ * the tap lists, as one batch if the kernel took none, else one by one. */
 int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
 {
     int8_t rest[EC_PIXELS_MAX];
-    int i, j, m, ok = 1;
+    int i, m;
     if (n > EC_PIXELS_MAX) {
         return 0;
     }
     m = ec_dw3_pixels(p, in, yx, n, out, rest);
-    for (i = 0; i < m; i = j) {
-        for (j = i + 1; j < m && rest[j] == rest[j - 1] + 1; ++j) {
-        }
-        ok = ec_dw_batch(p, in, yx + 2 * rest[i], j - i, out + rest[i] * p->out_c);
+    if (m == n) {
+        return ec_dw_batch(p, in, yx, n, out);
     }
-    return ok;
-}
-
-int ec_depthwise_pixel_simd(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out)
-{
-    const int yx[2] = {oy, ox};
-    return ec_depthwise_pixels_simd(p, in, yx, 1, out);
+    for (i = 0; i < m; ++i) {
+        ec_dw_batch(p, in, yx + 2 * rest[i], 1, out + rest[i] * p->out_c);
+    }
+    return 1;
 }
 
 #else
