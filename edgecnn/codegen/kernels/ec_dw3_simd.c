@@ -4,7 +4,10 @@
  * (ec_dw_simd.c takes the others, inputs 1 pixel wide, and every other
  * shape). The same integers as ec_depthwise_pixel_ref_s8 (ec_conv.c).
  *
- * One call computes one output pixel, all channels: per group of 4 channels
+ * ec_depthwise_pixels_simd is here: the pixels of a batch the kernel takes go
+ * to one call of ec_dw3_run, the others to ec_dw_batch (ec_dw_simd.c).
+ *
+ * Per output pixel, all channels, per group of 4 channels
  * the 4 sums start from the bias (one LDM), the taps are read at fixed
  * offsets from the pixel's first valid input row and the weights (no tap
  * list; rows in the padding are skipped, a column in the padding by entering
@@ -195,23 +198,25 @@ static void ec_dw3_run(const ec_conv_params *p, const ec_dw3_job *job, int n)
 }
 #endif
 
-/* Output pixels (yx[0], yx[1]), ... (n <= EC_PIXELS_MAX) to out (n x out_c bytes), those the
- * kernel takes: the layer 3 x 3, multiplier 1, channels % 4 == 0, no dilation, requant_32, a bias;
- * the pixel with at most one kernel column in the padding, on one side (rows in the padding are
- * left out). The others' indices go to rest[], ascending; returns their count. */
-int ec_dw3_pixels(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out, int8_t *rest)
+/* The pixels the kernel takes: the layer 3 x 3, multiplier 1, channels % 4 == 0, no dilation,
+ * requant_32, a bias, input at least 2 wide; the pixel with at most one kernel column in the
+ * padding (rows in the padding are left out). The others go through ec_dw_batch's tap lists, as
+ * one batch if the kernel takes no pixel of the layer, else one by one. */
+int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
 {
     const int32_t c_all = p->out_c, in_h = p->in_h, in_w = p->in_w;
-    const int takes = p->k_h == 3 && p->k_w == 3 && p->depth_mult == 1 && (c_all & 3) == 0 && p->dil_h == 1
-                      && p->dil_w == 1 && p->requant_32 && p->bias != NULL && in_w >= 2;
     ec_dw3_job jobs[EC_PIXELS_MAX];
-    int i, k = 0, r = 0;
+    int i, k = 0;
+    if (p->k_h != 3 || p->k_w != 3 || p->depth_mult != 1 || (c_all & 3) != 0 || p->dil_h != 1 || p->dil_w != 1
+        || !p->requant_32 || p->bias == NULL || in_w < 2 || n > EC_PIXELS_MAX) {
+        return ec_dw_batch(p, in, yx, n, out);
+    }
     for (i = 0; i < n; ++i) {
         const int iy = yx[2 * i] * p->stride_h - p->pad_top, ix = yx[2 * i + 1] * p->stride_w - p->pad_left;
         const int ky0 = iy < 0 ? -iy : 0, rows = (in_h - iy < 3 ? in_h - iy : 3) - ky0, right = ix + 3 > in_w;
         /* in_w >= 2: ix = -1 (the left column in the padding) and ix = in_w - 2 (the right one) */
-        if (!takes || rows <= 0 || (uint32_t)(ix + 1) >= (uint32_t)in_w) {
-            rest[r++] = (int8_t)i;
+        if (rows <= 0 || (uint32_t)(ix + 1) >= (uint32_t)in_w) {
+            ec_dw_batch(p, in, yx + 2 * i, 1, out + i * c_all);
             continue;
         }
         jobs[k].x = (uintptr_t)in + (uintptr_t)(((iy + ky0) * in_w + ix - right) * c_all);
@@ -224,7 +229,7 @@ int ec_dw3_pixels(const ec_conv_params *p, const int8_t *in, const int *yx, int 
     if (k > 0) {
         ec_dw3_run(p, jobs, k);
     }
-    return r;
+    return 1;
 }
 
 #else

@@ -178,8 +178,8 @@ EC_NOINLINE static void ec_dw_out(const ec_conv_params *p, int32_t (*acc)[EC_DW_
 }
 
 /* Output pixels (yx[0], yx[1]), ... (n <= EC_PIXELS_MAX), all channels, to out (n x out_c bytes),
- * through tap lists. */
-static int ec_dw_batch(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
+ * through tap lists; 0 (nothing written) for kernels over 5 x 5. */
+int ec_dw_batch(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
 {
     const int8_t *lists[EC_PIXELS_MAX][EC_DW_LIST];
     int n_taps[EC_PIXELS_MAX];
@@ -199,26 +199,6 @@ static int ec_dw_batch(const ec_conv_params *p, const int8_t *in, const int *yx,
             ec_dw_sums(p, lists[i], c0, len, acc[i]);
         }
         ec_dw_out(p, acc, n, c0, len, out);
-    }
-    return 1;
-}
-
-/* The 3 x 3 kernel of ec_dw3_simd.c takes the pixels it can when it takes the layer (all but
- * those with kernel columns in the padding on both sides or two deep); the others go through
- * the tap lists, as one batch if the kernel took none, else one by one. */
-int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
-{
-    int8_t rest[EC_PIXELS_MAX];
-    int i, m;
-    if (n > EC_PIXELS_MAX) {
-        return 0;
-    }
-    m = ec_dw3_pixels(p, in, yx, n, out, rest);
-    if (m == n) {
-        return ec_dw_batch(p, in, yx, n, out);
-    }
-    for (i = 0; i < m; ++i) {
-        ec_dw_batch(p, in, yx + 2 * rest[i], 1, out + rest[i] * p->out_c);
     }
     return 1;
 }
