@@ -1,7 +1,8 @@
 /* SIMD depthwise conv (cores with the DSP extension, or the C emulation of
  * ec_simd.h with -DEC_SIMD_EMULATE): any depth multiplier, any channel
  * count, any stride, dilation and padding, kernels up to 5 x 5; the same
- * integers as ec_depthwise_pixel_ref_s8 (ec_conv.c).
+ * integers as ec_depthwise_pixel_ref_s8 (ec_conv.c). ec_dw3_simd.c's 3 x 3
+ * kernel takes most pixels of the common layers and hands the rest here.
  *
  * A batch of up to EC_PIXELS_MAX output pixels is computed together: each
  * pixel's valid taps become one list of (input pixel, weights) pointer pairs
