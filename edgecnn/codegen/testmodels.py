@@ -154,6 +154,22 @@ CASES: tuple[Case, ...] = (
     Case("conv_c3_pool", ("CONV_2D", "MAX_POOL_2D"), (10, 10, 3),
          lambda L, x: L.MaxPooling2D(2)(L.Conv2D(6, 3, padding="same", activation="relu")(x))),
     Case("conv_1x1_c3_oc5", ("CONV_2D",), (5, 7, 3), lambda L, x: L.Conv2D(5, 1)(x)),
+    # The 3 x 3 depthwise kernel of ec_dw3_simd.c (multiplier 1, channels % 4 == 0): interior pixels
+    # there, border pixels through the tap lists, in the same batches. 4, 12, 16 and 20 channels;
+    # stride 1 SAME (padding on every side), stride 2 SAME on 9 x 10 (one row of padding above and
+    # below, none left, one right), stride 2 VALID (every pixel inside), ReLU6 and no activation
+    # (both clamps, none); a fused block of 12 channels and one of 20 with stride 2 before a pool.
+    Case("depthwise_c4_k3_same_relu6", ("DEPTHWISE_CONV_2D",), (6, 7, 4),
+         lambda L, x: L.DepthwiseConv2D(3, padding="same", activation="relu6")(x)),
+    Case("depthwise_c12_k3_s2_same", ("DEPTHWISE_CONV_2D",), (9, 10, 12),
+         lambda L, x: L.DepthwiseConv2D(3, strides=2, padding="same")(x)),
+    Case("depthwise_c16_k3_s2_valid", ("DEPTHWISE_CONV_2D",), (8, 11, 16),
+         lambda L, x: L.DepthwiseConv2D(3, strides=2, activation="relu")(x)),
+    Case("ds_block_c12_k3", ("DEPTHWISE_CONV_2D", "CONV_2D"), (8, 11, 12),
+         lambda L, x: L.Conv2D(7, 1, activation="relu")(L.DepthwiseConv2D(3, padding="same", activation="relu")(x))),
+    Case("ds_block_c20_k3_s2_pool", ("DEPTHWISE_CONV_2D", "CONV_2D", "MAX_POOL_2D"), (12, 13, 20),
+         lambda L, x: L.MaxPooling2D(2)(L.Conv2D(8, 1, activation="relu")(
+             L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(x)))),
 )
 
 

@@ -34,7 +34,7 @@ CORES = {
 }
 OPTS = ("-O0", "-Os", "-O2", "-O3")
 COMPILERS = ("arm-none-eabi-gcc", "clang")
-SIMD_SYMBOLS = {"ec_depthwise_pixel_simd", "ec_conv2d_pixels_simd", "ec_pointwise_pixels_simd"}
+SIMD_SYMBOLS = {"ec_depthwise_pixels_simd", "ec_dw_batch", "ec_conv2d_pixels_simd", "ec_pointwise_pixels_simd"}
 
 
 def _newlib_include() -> str | None:

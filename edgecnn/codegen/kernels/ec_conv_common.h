@@ -61,8 +61,10 @@ int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *
                           int32_t *acc_max);
 int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, int8_t *out, int32_t *acc_max);
 void ec_requant_max_simd(const ec_conv_params *p, const int32_t *acc_max, int8_t *out);
-int ec_depthwise_pixel_simd(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out);
-/* Depthwise, n <= EC_PIXELS_MAX output pixels (yx pairs) to out (n x out_c bytes); 0 if not taken. */
+/* Depthwise, n <= EC_PIXELS_MAX output pixels (yx pairs) to out (n x out_c bytes); 0 if not taken
+ * (ec_dw3_simd.c: the 3 x 3 kernel, the rest through ec_dw_batch). */
 int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out);
+/* ec_dw_simd.c: depthwise through tap lists, any shape with kernels up to 5 x 5 (else 0). */
+int ec_dw_batch(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out);
 
 #endif /* EC_CONV_COMMON_H */

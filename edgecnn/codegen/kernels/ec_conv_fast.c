@@ -172,11 +172,6 @@ void ec_depthwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int oy, in
     const int16_t in_offset = (int16_t)p->in_offset;
     int32_t acc[EC_DW_CHUNK];
     int c0, c, n, ky, kx;
-#ifdef EC_SIMD
-    if (ec_depthwise_pixel_simd(p, in, oy, ox, out)) {
-        return;
-    }
-#endif
     if (p->depth_mult != 1) {
         ec_depthwise_pixel_ref_s8(p, in, oy, ox, out);
         return;

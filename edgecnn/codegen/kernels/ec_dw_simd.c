@@ -1,7 +1,8 @@
 /* SIMD depthwise conv (cores with the DSP extension, or the C emulation of
  * ec_simd.h with -DEC_SIMD_EMULATE): any depth multiplier, any channel
  * count, any stride, dilation and padding, kernels up to 5 x 5; the same
- * integers as ec_depthwise_pixel_ref_s8 (ec_conv.c).
+ * integers as ec_depthwise_pixel_ref_s8 (ec_conv.c). ec_dw3_simd.c's 3 x 3
+ * kernel takes most pixels of the common layers and hands the rest here.
  *
  * A batch of up to EC_PIXELS_MAX output pixels is computed together: each
  * pixel's valid taps become one list of (input pixel, weights) pointer pairs
@@ -22,133 +23,35 @@
 #define EC_NOINLINE
 #endif
 
-/* Multiplier 1, one pixel, channel groups c, c + 4, ... < ctx->c_end: each
- * group's 4 accumulators start from 4 biases (ctx->bias, advanced by
- * ctx->bias_step: 16 bytes, or 0 over zeros), add (x + in_offset) * w over the
- * taps (pointer pairs, then the pair (NULL, ctx)) and go to ctx->acc (advanced
- * by 4 values). */
-typedef struct {
-    int32_t *acc;
-    const int32_t *bias;
-    int32_t bias_step;
-    int32_t c_end;
-    const int8_t *const *taps;
-} ec_dw_ctx;
-
-#if defined(__ARM_FEATURE_DSP)
-/* Per tap: two data loads, SXTAB16 (sign-extend and add in_offset) twice,
- * SXTB16 twice, four SMLABB/SMLATT, LDRD of the next pointer pair, CMP with
- * the terminator, a branch: 13 instructions for 4 MACs (the loop body holds
- * two taps, so every other branch is a BEQ not taken: no pipeline refill); per group 19 more (store
- * the sums, load the next biases and the list's start from the context the
- * terminator points to). The asm takes 11 register operands: with the FPU on
- * (-mfloat-abi=softfp or hard), gcc moves SImode values with its VFP move
- * patterns, whose load and store alternatives favour r0-r7, and a loop of 13
- * live registers had "impossible constraints" at every -O level; the pointer
- * pairs (one base register, one LDRD), the NULL terminator (no end register)
- * and the context behind it (no register for it) keep the count at 11. */
-static void ec_dw_groups(ec_dw_ctx *ctx, int c, uint32_t offset)
-{
-    const int8_t *const *taps = ctx->taps;
-    const int32_t *bias = ctx->bias;
-    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
-    uint32_t xe, xo, we, wo;
-    ctx->bias = (const int32_t *)((const int8_t *)bias + ctx->bias_step);
-    __asm__ volatile("ldrd %[xe], %[we], [%[taps]], #8\n\t"
-            ".p2align 2\n" /* the loop head word-aligned: a taken branch to it refills in P = 1 */
-            "1:\n\t"
-            "ldr %[xe], [%[xe], %[c]]\n\t"
-            "ldr %[we], [%[we], %[c]]\n\t"
-            "sxtab16 %[xo], %[off], %[xe], ror #8\n\t"
-            "sxtab16 %[xe], %[off], %[xe]\n\t"
-            "sxtb16 %[wo], %[we], ror #8\n\t"
-            "sxtb16 %[we], %[we]\n\t"
-            "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
-            "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
-            "smlabb %[a1], %[xo], %[wo], %[a1]\n\t"
-            "smlatt %[a3], %[xo], %[wo], %[a3]\n\t"
-            "ldrd %[xe], %[we], [%[taps]], #8\n\t"
-            "cmp %[xe], #0\n\t"
-            "beq 3f\n\t"
-            "ldr %[xe], [%[xe], %[c]]\n\t"
-            "ldr %[we], [%[we], %[c]]\n\t"
-            "sxtab16 %[xo], %[off], %[xe], ror #8\n\t"
-            "sxtab16 %[xe], %[off], %[xe]\n\t"
-            "sxtb16 %[wo], %[we], ror #8\n\t"
-            "sxtb16 %[we], %[we]\n\t"
-            "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
-            "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
-            "smlabb %[a1], %[xo], %[wo], %[a1]\n\t"
-            "smlatt %[a3], %[xo], %[wo], %[a3]\n\t"
-            "ldrd %[xe], %[we], [%[taps]], #8\n\t"
-            "cmp %[xe], #0\n\t"
-            "bne 1b\n"
-            "3:\n\t"
-            "ldr %[xo], [%[we]]\n\t"
-            "strd %[a0], %[a1], [%[xo]]\n\t"
-            "strd %[a2], %[a3], [%[xo], #8]\n\t"
-            "add %[xo], %[xo], #16\n\t"
-            "str %[xo], [%[we]]\n\t"
-            "add %[c], %[c], #4\n\t"
-            "ldr %[xo], [%[we], #12]\n\t"
-            "cmp %[c], %[xo]\n\t"
-            "bge 2f\n\t"
-            "ldrd %[xo], %[wo], [%[we], #4]\n\t"
-            "ldrd %[a0], %[a1], [%[xo]]\n\t"
-            "ldrd %[a2], %[a3], [%[xo], #8]\n\t"
-            "add %[xo], %[xo], %[wo]\n\t"
-            "str %[xo], [%[we], #4]\n\t"
-            "ldr %[taps], [%[we], #16]\n\t"
-            "ldrd %[xe], %[we], [%[taps]], #8\n\t"
-            "b 1b\n"
-            "2:\n\t"
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [taps] "+r"(taps), [c] "+r"(c),
-              [xe] "=&r"(xe), [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)
-            : [off] "r"(offset)
-            : "cc", "memory");
-}
-#else
-static void ec_dw_groups(ec_dw_ctx *ctx, int c, uint32_t offset)
-{
-    for (; c < ctx->c_end; c += 4) {
-        const int8_t *const *taps = ctx->taps;
-        int32_t *acc = ctx->acc;
-        memcpy(acc, ctx->bias, 4 * sizeof *acc);
-        for (; taps[0] != NULL; taps += 2) {
-            const uint32_t xv = ec_load4(taps[0] + c), wv = ec_load4(taps[1] + c);
-            const uint32_t xe = ec_sadd16(offset, ec_sxtb16(xv)), xo = ec_sadd16(offset, ec_sxtb16_ror8(xv));
-            const uint32_t we = ec_sxtb16(wv), wo = ec_sxtb16_ror8(wv);
-            acc[0] = ec_smlabb(xe, we, acc[0]);
-            acc[2] = ec_smlatt(xe, we, acc[2]);
-            acc[1] = ec_smlabb(xo, wo, acc[1]);
-            acc[3] = ec_smlatt(xo, wo, acc[3]);
-        }
-        ctx->acc = acc + 4;
-        ctx->bias = (const int32_t *)((const int8_t *)ctx->bias + ctx->bias_step);
-    }
-}
-#endif
-
 /* (lo + in_offset, hi + in_offset) as two int16 halves (|x + in_offset| <= 255). */
 EC_ALWAYS_INLINE uint32_t ec_dw_pair(int lo, int hi, int32_t in_offset)
 {
     return (uint32_t)(uint16_t)(lo + in_offset) | ((uint32_t)(hi + in_offset) << 16);
 }
 
-/* Depth multiplier m > 1: output channel oc reads input channel oc / m, so
- * the 4 outputs c .. c + 3 read inputs i0 .. i3, paired as SXTB16 splits the
- * weight word: (i0, i2) with (w0, w2), (i1, i3) with (w1, w3). With m even
- * (c is a multiple of 4) i1 = i0 and i3 = i2: one pair serves both. */
-static void ec_dw_taps4_mult(const int8_t *const *taps, int c, int m, int32_t in_offset, int32_t *acc)
+/* Output channels c .. c + 3 over the taps. Multiplier 1: one word of 4 inputs, SXTAB16 adding
+ * in_offset while sign-extending. Multiplier m > 1: output channel oc reads input channel oc / m,
+ * so the 4 outputs read inputs i0 .. i3, paired as SXTB16 splits the weight word: (i0, i2) with
+ * (w0, w2), (i1, i3) with (w1, w3). With m even (c is a multiple of 4) i1 = i0 and i3 = i2: one
+ * pair serves both. */
+static void ec_dw_taps4(const int8_t *const *taps, int c, int m, int32_t in_offset, int32_t *acc)
 {
     const int i0 = c / m, i1 = (c + 1) / m, i2 = (c + 2) / m, i3 = (c + 3) / m;
+    const uint32_t off = (uint32_t)(uint16_t)in_offset * 0x00010001u;
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     for (; taps[0] != NULL; taps += 2) {
         const int8_t *x = taps[0];
         const uint32_t wv = ec_load4(taps[1] + c);
         const uint32_t we = ec_sxtb16(wv), wo = ec_sxtb16_ror8(wv);
-        const uint32_t xe = ec_dw_pair(x[i0], x[i2], in_offset);
-        const uint32_t xo = (m & 1) == 0 ? xe : ec_dw_pair(x[i1], x[i3], in_offset);
+        uint32_t xe, xo;
+        if (m == 1) {
+            const uint32_t xv = ec_load4(x + c);
+            xe = ec_sxtab16(off, xv);
+            xo = ec_sxtab16_ror8(off, xv);
+        } else {
+            xe = ec_dw_pair(x[i0], x[i2], in_offset);
+            xo = (m & 1) == 0 ? xe : ec_dw_pair(x[i1], x[i3], in_offset);
+        }
         a0 = ec_smlabb(xe, we, a0);
         a2 = ec_smlatt(xe, we, a2);
         a1 = ec_smlabb(xo, wo, a1);
@@ -225,29 +128,16 @@ static int ec_dw_shifted(const ec_conv_params *p, const int *yx, int n_taps, con
 #define EC_DW_CHUNK 64 /* output channels whose int32 sums (for every pixel of the batch) wait on the stack */
 
 /* The sums of one pixel, output channels c0 .. c0 + len - 1, to acc[0 .. len - 1]. */
-EC_NOINLINE static void ec_dw_sums(const ec_conv_params *p, const int8_t **taps, int n_taps, int c0, int len, int32_t *acc)
+EC_NOINLINE static void ec_dw_sums(const ec_conv_params *p, const int8_t *const *taps, int c0, int len, int32_t *acc)
 {
-    static const int32_t zeros[4] = {0, 0, 0, 0};
     const int m = p->depth_mult;
     const int groups_end = c0 + (len & ~3);
     int c, j;
-    if (m == 1 && len >= 4 && n_taps > 0) {
-        ec_dw_ctx ctx;
-        ctx.acc = acc;
-        ctx.bias = p->bias != NULL ? p->bias + c0 : zeros;
-        ctx.bias_step = p->bias != NULL ? 16 : 0;
-        ctx.c_end = groups_end;
-        ctx.taps = taps;
-        taps[2 * n_taps + 1] = (const int8_t *)(void *)&ctx; /* the terminator pair points to the context */
-        ec_dw_groups(&ctx, c0, (uint32_t)(uint16_t)p->in_offset * 0x00010001u);
-        taps[2 * n_taps + 1] = NULL;
-    } else {
-        for (c = c0; c < groups_end; c += 4) {
-            for (j = 0; j < 4; ++j) {
-                acc[c - c0 + j] = p->bias != NULL ? p->bias[c + j] : 0;
-            }
-            ec_dw_taps4_mult(taps, c, m, p->in_offset, acc + (c - c0));
+    for (c = c0; c < groups_end; c += 4) {
+        for (j = 0; j < 4; ++j) {
+            acc[c - c0 + j] = p->bias != NULL ? p->bias[c + j] : 0;
         }
+        ec_dw_taps4(taps, c, m, p->in_offset, acc + (c - c0));
     }
     for (c = groups_end; c < c0 + len; ++c) { /* fewer than 4 channels left */
         const int ic = c / m;
@@ -260,66 +150,37 @@ EC_NOINLINE static void ec_dw_sums(const ec_conv_params *p, const int8_t **taps,
     }
 }
 
-/* x (a requant_32 accumulator) requantized with the channel's constants (ec_rq_apply's arithmetic). */
-EC_ALWAYS_INLINE int32_t ec_dw_rq(int32_t acc, int32_t mult, int32_t half, int right, int32_t zp)
-{
-    const int32_t x = ec_smmulr((int32_t)((uint32_t)acc << 1), mult);
-    return ec_ssat8(((x + half + (x >> 31)) >> right) + zp);
-}
-
 /* acc[i][0 .. len - 1] of the n pixels, output channels c0 .. c0 + len - 1, to out + i * out_c + c0;
- * clamp: the activation range is narrower than int8 (a constant in each inlined copy). A batch of
- * EC_PIXELS_MAX pixels is unrolled: each channel's constants serve its 4 outputs. */
-EC_ALWAYS_INLINE void ec_dw_out_32(const ec_conv_params *p, int32_t (*acc)[EC_DW_CHUNK], int n, int c0, int len,
-                                   int8_t *out, int clamp)
-{
-    const int32_t c_all = p->out_c, lo = p->act_min, hi = p->act_max, zp = p->out_offset;
-    const int32_t *mult = p->mult + c0;
-    const int8_t *shift = p->shift + c0;
-    const int32_t *a = acc[0];
-    int i, j;
-    out += c0;
-    for (j = 0; j < len; ++j, ++a, ++out) {
-        const int32_t mj = mult[j];
-        const int right = -shift[j];
-        const int32_t half = (int32_t)(1u << (right - 1));
-#define EC_DW_PUT(i)                                                                  \
-    do {                                                                              \
-        const int32_t x = ec_dw_rq(a[(i) * EC_DW_CHUNK], mj, half, right, zp);        \
-        out[(i) * c_all] = (int8_t)(clamp ? ec_clamp(x, lo, hi) : x);                 \
-    } while (0)
-        if (n == EC_PIXELS_MAX) {
-            EC_DW_PUT(0);
-            EC_DW_PUT(1);
-            EC_DW_PUT(2);
-            EC_DW_PUT(3);
-        } else {
-            for (i = 0; i < n; ++i) {
-                EC_DW_PUT(i);
-            }
-        }
-#undef EC_DW_PUT
-    }
-}
-
+ * requant_32 layers with ec_rq_out's arithmetic, each channel's constants loaded once for the n pixels. */
 EC_NOINLINE static void ec_dw_out(const ec_conv_params *p, int32_t (*acc)[EC_DW_CHUNK], int n, int c0, int len, int8_t *out)
 {
+    const int32_t c_all = p->out_c, lo = p->act_min, hi = p->act_max, k = 1 + 2 * p->out_offset;
     int i, j;
     if (!p->requant_32) {
         for (j = 0; j < len; ++j) {
             for (i = 0; i < n; ++i) {
-                out[i * p->out_c + c0 + j] = ec_output(p, acc[i][j], c0 + j);
+                out[i * c_all + c0 + j] = ec_output(p, acc[i][j], c0 + j);
             }
         }
-    } else if (p->act_min > -128 || p->act_max < 127) {
-        ec_dw_out_32(p, acc, n, c0, len, out, 1);
-    } else {
-        ec_dw_out_32(p, acc, n, c0, len, out, 0);
+        return;
+    }
+    for (j = c0; j < c0 + len; ++j) {
+        const int32_t mult = p->mult[j];
+        const int right_1 = -p->shift[j] - 1;
+        const int32_t *a = &acc[0][j - c0];
+        int8_t *o = out + j;
+        for (i = 0; i < n; ++i, a += EC_DW_CHUNK, o += c_all) {
+            int32_t x = ec_smmulr((int32_t)((uint32_t)*a << 1), mult);
+            x += x >> 31;
+            x = ec_ssat8(((x >> right_1) + k) >> 1);
+            *o = (int8_t)ec_clamp(x, lo, hi);
+        }
     }
 }
 
-/* Output pixels (yx[0], yx[1]), ... (n <= EC_PIXELS_MAX), all channels, to out (n x out_c bytes). */
-int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
+/* Output pixels (yx[0], yx[1]), ... (n <= EC_PIXELS_MAX), all channels, to out (n x out_c bytes),
+ * through tap lists; 0 (nothing written) for kernels over 5 x 5. */
+int ec_dw_batch(const ec_conv_params *p, const int8_t *in, const int *yx, int n, int8_t *out)
 {
     const int8_t *lists[EC_PIXELS_MAX][EC_DW_LIST];
     int n_taps[EC_PIXELS_MAX];
@@ -336,17 +197,11 @@ int ec_depthwise_pixels_simd(const ec_conv_params *p, const int8_t *in, const in
     for (c0 = 0; c0 < p->out_c; c0 += EC_DW_CHUNK) {
         const int len = p->out_c - c0 < EC_DW_CHUNK ? p->out_c - c0 : EC_DW_CHUNK;
         for (i = 0; i < n; ++i) {
-            ec_dw_sums(p, lists[i], n_taps[i], c0, len, acc[i]);
+            ec_dw_sums(p, lists[i], c0, len, acc[i]);
         }
         ec_dw_out(p, acc, n, c0, len, out);
     }
     return 1;
-}
-
-int ec_depthwise_pixel_simd(const ec_conv_params *p, const int8_t *in, int oy, int ox, int8_t *out)
-{
-    const int yx[2] = {oy, ox};
-    return ec_depthwise_pixels_simd(p, in, yx, 1, out);
 }
 
 #else

@@ -34,6 +34,19 @@ EC_ALWAYS_INLINE int8_t ec_rq_apply(const ec_conv_params *p, ec_rq r, int clamp,
     return (int8_t)(clamp ? ec_clamp(x, p->act_min, p->act_max) : x);
 }
 
+/* ec_output(p, acc, oc) as the depthwise kernels compute it (ec_rq_out's arithmetic on requant_32 layers). */
+static inline int8_t ec_dw_output(const ec_conv_params *p, int32_t acc, int oc)
+{
+    int32_t x;
+    if (!p->requant_32) {
+        return ec_output(p, acc, oc);
+    }
+    x = ec_smmulr((int32_t)((uint32_t)acc << 1), p->mult[oc]);
+    x += x >> 31;
+    x = ec_ssat8(((x >> (-p->shift[oc] - 1)) + 1 + 2 * p->out_offset) >> 1);
+    return (int8_t)ec_clamp(x, p->act_min, p->act_max);
+}
+
 /* Requantizes acc[0 .. n-1] of channel oc to out[0], out[stride], ... */
 static inline void ec_store(const ec_conv_params *p, const int32_t *acc, int n, int oc, int stride, int8_t *out)
 {
