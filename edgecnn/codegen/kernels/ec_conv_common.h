@@ -34,6 +34,17 @@ static inline int8_t ec_output_fast(const ec_conv_params *p, int32_t acc, int oc
     return (int8_t)ec_clamp(x + p->out_offset, p->act_min, p->act_max);
 }
 
+/* Conv weights (the generator's conv_weight_layout): each channel's row of
+ * taps padded with zeros to whole words, an odd out_c padded with a zero
+ * row, the rows of channels 2k and 2k + 1 interleaved a word at a time so
+ * one 8-byte load fetches four taps of both (the SIMD core). Tap t of the
+ * channel whose row starts at `row` is EC_CONV_W(row, t). */
+static inline const int8_t *ec_conv_row(const ec_conv_params *p, int oc, int32_t taps)
+{
+    return p->weights + (int32_t)(oc >> 1) * 8 * ((taps + 3) >> 2) + 4 * (oc & 1);
+}
+#define EC_CONV_W(row, t) ((row)[(((t) >> 2) << 3) + ((t) & 3)])
+
 /* The receptive field of the output pixel whose top-left tap is (iy0, ix0),
  * as (k_h, k_w, in_c) int8 values, with the input zero point where it falls
  * in the padding: x + in_offset is then 0 there, so eff_bias stays exact. */

@@ -27,7 +27,8 @@ typedef struct {
     int32_t in_offset;       /* -input zero point */
     int32_t out_offset;      /* output zero point */
     int32_t act_min, act_max;
-    const int8_t *weights;   /* conv (out_c, k_h, k_w, in_c) then (-taps) % 4 zero bytes; depthwise (k_h, k_w, out_c) */
+    const int8_t *weights;   /* depthwise (k_h, k_w, out_c); conv: rows of (k_h, k_w, in_c) taps padded to
+                              * whole words, channel pairs interleaved a word at a time (ec_conv_row) */
     const int32_t *bias;     /* (out_c,) or NULL */
     const int32_t *mult;     /* (out_c,) fixed-point multipliers, Q31 */
     const int8_t *shift;     /* (out_c,) exponents: > 0 left, < 0 right */
