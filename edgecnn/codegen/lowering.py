@@ -154,6 +154,8 @@ def lower_conv(g: Graph, op: Operator, layer: str) -> Lowered:
     consts += ([bias] if bias is not None else []) + _requant_consts(layer, mult, shift)
     per_channel_w = w.data.reshape(-1, oc).T if depthwise else w.data.reshape(oc, -1)  # (OC, taps)
     eff = None if depthwise else _eff_bias(per_channel_w, bias, -z_in)
+    if eff is not None and oc % 2:  # the SIMD core loads the sums of a channel pair at once
+        eff = np.concatenate([eff, np.zeros(1, np.int32)])
     consts += [ConstArray(layer, "eff_bias", "int32_t", eff)] if eff is not None else []
     fields = {"in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc, "k_h": kh, "k_w": kw,
               "stride_h": sh, "stride_w": sw, "dil_h": dh, "dil_w": dw, "pad_top": pad_top, "pad_left": pad_left,

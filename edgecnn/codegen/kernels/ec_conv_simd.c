@@ -244,8 +244,9 @@ static void ec_im2col_narrow(const ec_conv_params *p, const int8_t *in, const in
 /* The multiply-accumulate core: pairs of output channels x 4 pixels. For
  * each of `pairs` channel pairs (interleaved weights at w, w + stride, ...
  * bytes: word g of the first channel, word g of the second), acc[8 r + 4 c + s]
- * += channel c's `groups` weight words . pixel s's pairs in col. The assembly
- * reads the first seven fields, the C emulation the rest. */
+ * = (bias ? bias[2 r + c] : acc[8 r + 4 c + s]) + channel c's `groups` weight
+ * words . pixel s's pairs in col. The assembly reads the first eight fields,
+ * the C emulation the rest. */
 typedef struct {
     uintptr_t col_before;    /* 0: col - 32 bytes (each group's first load steps 32 bytes on, then reads) */
     int32_t entry;           /* 4: (4 - groups % 4) % 4, the group of the 4-group loop where a pair enters it */
@@ -254,6 +255,7 @@ typedef struct {
     int32_t *acc;            /* 16: pairs x 8 int32, updated */
     int32_t *acc_end;        /* 20: acc + 8 pairs */
     const int8_t *w;         /* 24: first pair's words at this chunk (word aligned) */
+    const int32_t *bias;     /* 28: 2 x pairs sums to start from (the first chunk), or NULL: go on from acc */
     const uint32_t *col;     /* groups x 8 words, pixel s's pairs at 8 g + s and 8 g + 4 + s */
     int32_t stride;          /* bytes from one pair's words to the next */
     int32_t groups;          /* >= 1 */
@@ -296,10 +298,25 @@ __attribute__((naked, noinline)) static void ec_mac_rows(ec_mac_job *job __attri
             "ldm r0, {r4-r8, r10}\n\t"
             "adr r11, 8f\n\t"
             "ldr r5, [r11, r5, lsl #2]\n\t"
-            "push {r4-r8, r10}\n\t"
+            "ldr r11, [r0, #28]\n\t"
+            "push {r4-r8, r10, r11}\n\t"
             "2:\n\t"
-            "ldr r8, [sp, #16]\n\t"
+            "ldr r10, [sp, #24]\n\t"
+            "cmp r10, #0\n\t"
+            "beq 3f\n\t"
+            "ldrd r0, r4, [r10], #8\n\t" /* the pair's sums from the bias */
+            "str r10, [sp, #24]\n\t"
+            "mov r1, r0\n\t"
+            "mov r2, r0\n\t"
+            "mov r3, r0\n\t"
+            "mov r5, r4\n\t"
+            "mov r6, r4\n\t"
+            "mov r7, r4\n\t"
+            "b 4f\n\t"
+            "3:\n\t"
+            "ldr r8, [sp, #16]\n\t" /* or from acc */
             "ldm r8, {r0-r7}\n\t"
+            "4:\n\t"
             "ldr r8, [sp, #0]\n\t"
             "ldr pc, [sp, #4]\n\t"
             "5:\n\t" EC_MAC_GROUP
@@ -317,7 +334,7 @@ __attribute__((naked, noinline)) static void ec_mac_rows(ec_mac_job *job __attri
             "ldr r11, [sp, #20]\n\t"
             "cmp r10, r11\n\t"
             "bne 2b\n\t"
-            "add sp, sp, #24\n\t"
+            "add sp, sp, #28\n\t"
             "pop {r4-r11, pc}\n\t"
             ".p2align 2\n\t"
             "8:\n\t" /* entries with the Thumb bit, for LDR PC */
@@ -332,7 +349,7 @@ static void ec_mac_rows(ec_mac_job *job)
         for (c = 0; c < 2; ++c) {
             for (s = 0; s < job->n; ++s) {
                 const uint32_t *x = job->col + s;
-                int32_t a = job->acc[EC_SLOTS * c + s];
+                int32_t a = job->bias != NULL ? job->bias[2 * r + c] : job->acc[EC_SLOTS * c + s];
                 for (g = 0; g < job->groups; ++g, x += 2 * EC_SLOTS) {
                     const uint32_t v = ec_load4(pair + 8 * g + 4 * c);
                     a = ec_smlad(ec_sxtb16_ror8(v), x[EC_SLOTS], ec_smlad(ec_sxtb16(v), x[0], a));
@@ -349,16 +366,18 @@ static void ec_mac_rows(ec_mac_job *job)
  * t = x - (x < 0), (t + half) >> right = ((t >> (right - 1)) + 1) >> 1 (the
  * halving floors again), and the zero point goes in before the halving as
  * k = 1 + 2 zero_point. */
-EC_ALWAYS_INLINE int8_t ec_rq_out(int32_t mult, int right_1, int32_t k, int clamp, int32_t lo, int32_t hi,
-                                  int32_t acc)
+EC_ALWAYS_INLINE int32_t ec_rq_out(int32_t mult, int right_1, int32_t k, int clamp, int32_t lo, int32_t hi,
+                                   int32_t acc)
 {
     int32_t x = ec_smmulr((int32_t)((uint32_t)acc << 1), mult);
     x = x + (x >> 31);
-    x = ec_ssat8(((x >> right_1) + k) >> 1);
-    if (clamp) {
-        x = x < lo ? lo : (x > hi ? hi : x);
+    x = ((x >> right_1) + k) >> 1;
+    if (!clamp) {
+        return ec_ssat8(x);
     }
-    return (int8_t)x;
+    /* [lo, hi] lies inside [-128, 127], so the clamp saturates too; two selects, no branch */
+    x = x < lo ? lo : x;
+    return x > hi ? hi : x; /* in [-128, 127]: the callers' int8_t stores keep it */
 }
 
 /* out[oc] = the requantized acc_max[oc], for every channel: max pooling
@@ -374,7 +393,7 @@ void ec_requant_max_simd(const ec_conv_params *p, const int32_t *acc_max, int8_t
         const int32_t k = 1 + 2 * p->out_offset;
         const int out_c = p->out_c;
         for (oc = 0; oc < out_c; ++oc) {
-            out[oc] = ec_rq_out(mult[oc], -shift[oc] - 1, k, 0, 0, 0, acc_max[oc]);
+            out[oc] = (int8_t)ec_rq_out(mult[oc], -shift[oc] - 1, k, 0, 0, 0, acc_max[oc]);
         }
         return;
     }
@@ -432,10 +451,10 @@ EC_ALWAYS_INLINE void ec_conv_out4(const ec_conv_params *p, int32_t (*acc)[EC_SL
         const int right_1 = -p->shift[oc0 + j] - 1;
         const int32_t *a = acc[j];
         int8_t *o = out + oc0 + j;
-        o[0] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[0]);
-        o[out_c] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[1]);
-        o[2 * out_c] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[2]);
-        o[3 * out_c] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[3]);
+        o[0] = (int8_t)ec_rq_out(mult, right_1, k, clamp, lo, hi, a[0]);
+        o[out_c] = (int8_t)ec_rq_out(mult, right_1, k, clamp, lo, hi, a[1]);
+        o[2 * out_c] = (int8_t)ec_rq_out(mult, right_1, k, clamp, lo, hi, a[2]);
+        o[3 * out_c] = (int8_t)ec_rq_out(mult, right_1, k, clamp, lo, hi, a[3]);
     }
 }
 
@@ -489,15 +508,9 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
 {
     const int groups = (int)((taps + 3) >> 2);
     ec_mac_job job;
-    int oc0, g0, i, j;
+    int oc0, g0, i;
     for (oc0 = 0; oc0 < p->out_c; oc0 += tile) {
         const int noc = p->out_c - oc0 < tile ? p->out_c - oc0 : tile;
-        for (j = 0; j < noc; ++j) {
-            acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = p->eff_bias[oc0 + j];
-        }
-        if (noc & 1) { /* the pair's zero row */
-            acc[noc][0] = acc[noc][1] = acc[noc][2] = acc[noc][3] = 0;
-        }
         for (g0 = 0; g0 < groups; g0 += EC_CHUNK_GROUPS) {
             const int cnt = groups - g0 < EC_CHUNK_GROUPS ? groups - g0 : EC_CHUNK_GROUPS;
             for (i = 0; !whole && i < n; ++i) {
@@ -519,6 +532,7 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
             job.entry = (4 - (cnt & 3)) & 3;
             job.skip = job.stride - 8 * cnt;
             job.acc_end = (int32_t *)(acc + 2 * job.pairs);
+            job.bias = g0 == 0 ? p->eff_bias + oc0 : NULL;
             ec_mac_rows(&job);
         }
         ec_conv_outputs(p, acc, oc0, noc, n, out, acc_max);

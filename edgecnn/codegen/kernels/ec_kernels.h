@@ -32,7 +32,8 @@ typedef struct {
     const int32_t *bias;     /* (out_c,) or NULL */
     const int32_t *mult;     /* (out_c,) fixed-point multipliers, Q31 */
     const int8_t *shift;     /* (out_c,) exponents: > 0 left, < 0 right */
-    const int32_t *eff_bias; /* conv: (out_c,) bias + in_offset * sum of the channel's weights; or NULL */
+    const int32_t *eff_bias; /* conv: (out_c,) bias + in_offset * sum of the channel's weights, a 0 after an
+                              * odd out_c (the pair's zero row); or NULL */
     int8_t requant_32;       /* 1: every shift < 0 and the generator proved 2 * acc fits in int32 for
                                 any input, so the SIMD kernels requantize with one rounding high
                                 multiply (SMMULR) and a rounding shift */
