@@ -110,6 +110,21 @@ def _requant_32(w: np.ndarray, bias: ConstArray | None, shift: np.ndarray) -> in
     return int(bool(np.all(2 * bound < 2 ** 31) and np.all((shift >= -31) & (shift <= -1))))
 
 
+def conv_weight_layout(w: np.ndarray) -> np.ndarray:
+    """CONV_2D weights in the order the kernels read them (ec_conv_params in ec_kernels.h).
+
+    w: (OC, taps) int8, taps in (KH, KW, IC) order. Each row padded with zeros to whole words of
+    four taps, an odd OC padded with a row of zeros, then the rows of each channel pair
+    interleaved a word at a time (channel 2k word g, channel 2k + 1 word g), so one LDRD of the
+    SIMD core fetches a group of four taps for two channels. Returns (2 * ceil(OC / 2) * 4 * groups,).
+    """
+    oc, taps = w.shape
+    groups = -(-taps // 4)
+    rows = np.zeros((oc + oc % 2, 4 * groups), np.int8)
+    rows[:oc, :taps] = w
+    return rows.reshape(-1, 2, groups, 4).transpose(0, 2, 1, 3).reshape(-1)
+
+
 def lower_conv(g: Graph, op: Operator, layer: str) -> Lowered:
     """CONV_2D and DEPTHWISE_CONV_2D share one parameter struct."""
     depthwise = op.opcode == "DEPTHWISE_CONV_2D"
@@ -125,9 +140,7 @@ def lower_conv(g: Graph, op: Operator, layer: str) -> Lowered:
         if w.shape[0] != oc or w.shape[3] != ic:
             raise _fail(op, f"filter {list(w.shape)} for {ic} -> {oc} channels; expected ({oc}, KH, KW, {ic}) (grouped conv unsupported)")
         kh, kw = w.shape[1], w.shape[2]
-        # (OC, KH, KW, IC), then zeros to a multiple of 4 past the last row: the SIMD kernels read
-        # each row in words, the last one (taps % 4 != 0) past the row's end (times zeros in im2col)
-        wvals = np.concatenate([w.data.reshape(-1), np.zeros(-(kh * kw * ic) % 4, np.int8)])
+        wvals = conv_weight_layout(w.data.reshape(oc, -1))
     o = op.options
     sh, sw = int(o.get("strideH", 1)), int(o.get("strideW", 1))
     dh, dw = int(o.get("dilationHFactor", 1)), int(o.get("dilationWFactor", 1))
@@ -139,6 +152,8 @@ def lower_conv(g: Graph, op: Operator, layer: str) -> Lowered:
     bias = _bias(g, op, op.inputs[2] if len(op.inputs) > 2 else -1, oc, layer)
     per_channel_w = w.data.reshape(-1, oc).T if depthwise else w.data.reshape(oc, -1)  # (OC, taps)
     eff = None if depthwise else _eff_bias(per_channel_w, bias, -z_in)
+    if eff is not None and oc % 2:  # the SIMD core loads the sums of a channel pair at once
+        eff = np.concatenate([eff, np.zeros(1, np.int32)])
     # With eff_bias the bias array would be a second copy of it: the kernels that need the bias
     # (the reference ones) recover it from eff_bias and the weights (ec_bias, ec_conv_common.h).
     stored_bias = bias if eff is None else None

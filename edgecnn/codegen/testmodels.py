@@ -170,6 +170,19 @@ CASES: tuple[Case, ...] = (
     Case("ds_block_c20_k3_s2_pool", ("DEPTHWISE_CONV_2D", "CONV_2D", "MAX_POOL_2D"), (12, 13, 20),
          lambda L, x: L.MaxPooling2D(2)(L.Conv2D(8, 1, activation="relu")(
              L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(x)))),
+    # The SIMD core's edges (two channels x four pixels, conv_weight_layout's interleaved pairs):
+    # one output channel (a pair with the zero row), odd channel counts in the whole path, the
+    # chunked path (a last tile of 3 after 64; 45 groups in chunks of 40 + 5) and a pooled block;
+    # 1x1 depths of 5, 9 and 11 groups (the 4-group loop entered at groups 3, 3 and 1) and one
+    # of 6 channels; 9 and 10 pixels (last batches of 1 and 2).
+    Case("conv_1x1_c20_oc1", ("CONV_2D",), (5, 3, 20), lambda L, x: L.Conv2D(1, 1)(x)),
+    Case("conv_1x1_c36_oc11", ("CONV_2D",), (3, 3, 36), lambda L, x: L.Conv2D(11, 1, activation="relu")(x)),
+    Case("conv_1x1_c44_oc2", ("CONV_2D",), (2, 5, 44), lambda L, x: L.Conv2D(2, 1)(x)),
+    Case("conv_1x1_c6_oc3", ("CONV_2D",), (2, 5, 6), lambda L, x: L.Conv2D(3, 1)(x)),
+    Case("conv_1x1_c180_oc13", ("CONV_2D",), (3, 3, 180), lambda L, x: L.Conv2D(13, 1)(x)),
+    Case("conv_c64_tiled_oc67", ("CONV_2D",), (3, 3, 64), lambda L, x: L.Conv2D(67, 3, padding="same")(x)),
+    Case("conv_c8_pool_oc9", ("CONV_2D", "MAX_POOL_2D"), (8, 6, 8),
+         lambda L, x: L.MaxPooling2D(2)(L.Conv2D(9, 3, padding="same", activation="relu")(x))),
 )
 
 

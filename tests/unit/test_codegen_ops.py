@@ -147,6 +147,25 @@ def test_generation_is_deterministic(models, tmp_path):
     assert [p.read_bytes() for p in a.files] == [p.read_bytes() for p in b.files]
 
 
+@pytest.mark.parametrize("oc,taps", [(1, 9), (2, 16), (7, 27), (6, 20), (67, 576)])
+def test_conv_weight_layout_is_the_index_ec_conv_row_reads(oc, taps):
+    """conv_weight_layout puts w[o, t] where ec_conv_common.h's ec_conv_row / EC_CONV_W read it:
+    (o >> 1) * 8 * groups + (t >> 2) * 8 + (o & 1) * 4 + (t & 3), zeros everywhere else."""
+    from edgecnn.codegen.lowering import conv_weight_layout
+
+    w = np.random.default_rng(oc * taps).integers(-128, 128, (oc, taps)).astype(np.int8)
+    flat = conv_weight_layout(w)
+    groups = (taps + 3) // 4
+    assert flat.shape == ((oc + oc % 2) * 4 * groups,) and flat.dtype == np.int8
+    seen = np.zeros(flat.size, bool)
+    for o in range(oc):
+        for t in range(taps):
+            at = (o >> 1) * 8 * groups + (t >> 2) * 8 + (o & 1) * 4 + (t & 3)
+            assert flat[at] == w[o, t], (o, t)
+            seen[at] = True
+    assert not flat[~seen].any()
+
+
 @pytest.mark.parametrize("rows,depth", [(7, 45), (8, 16), (2, 22), (12, 3), (70, 36)])
 def test_fc_weight_layout_is_the_index_ec_fc_params_documents(rows, depth):
     """fc_weight_layout puts w[o, d] where ec_kernels.h says the kernels read it: in a 4-row tile

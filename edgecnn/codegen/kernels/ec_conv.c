@@ -16,7 +16,7 @@ void ec_conv2d_pixel_ref_s8(const ec_conv_params *p, const int8_t *in, int oy, i
     const int taps = p->k_h * p->k_w * in_c;
     int oc;
     for (oc = 0; oc < p->out_c; ++oc) {
-        const int8_t *w = p->weights + (int32_t)oc * taps;
+        const int8_t *w = ec_conv_row(p, oc, taps);
         int32_t acc = 0;
         int ky, kx, ic;
         for (ky = 0; ky < p->k_h; ++ky) {
@@ -27,14 +27,13 @@ void ec_conv2d_pixel_ref_s8(const ec_conv_params *p, const int8_t *in, int oy, i
             for (kx = 0; kx < p->k_w; ++kx) {
                 const int ix = ix0 + p->dil_w * kx;
                 const int8_t *x;
-                const int8_t *wk;
+                const int t0 = (ky * p->k_w + kx) * in_c;
                 if (ix < 0 || ix >= p->in_w) {
                     continue;
                 }
                 x = in + ((int32_t)iy * p->in_w + ix) * in_c;
-                wk = w + (ky * p->k_w + kx) * in_c;
                 for (ic = 0; ic < in_c; ++ic) {
-                    acc += (x[ic] + p->in_offset) * wk[ic];
+                    acc += (x[ic] + p->in_offset) * EC_CONV_W(w, t0 + ic);
                 }
             }
         }
@@ -75,10 +74,10 @@ void ec_pointwise_pixel_ref_s8(const ec_conv_params *p, const int8_t *in, int8_t
 {
     int oc, ic;
     for (oc = 0; oc < p->out_c; ++oc) {
-        const int8_t *w = p->weights + (int32_t)oc * p->in_c;
+        const int8_t *w = ec_conv_row(p, oc, p->in_c);
         int32_t acc = 0;
         for (ic = 0; ic < p->in_c; ++ic) {
-            acc += (in[ic] + p->in_offset) * w[ic];
+            acc += (in[ic] + p->in_offset) * EC_CONV_W(w, ic);
         }
         out[oc] = ec_output(p, acc + ec_bias(p, w, p->in_c, oc), oc);
     }

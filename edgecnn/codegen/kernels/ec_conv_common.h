@@ -12,22 +12,6 @@ static inline int8_t ec_output(const ec_conv_params *p, int32_t acc, int oc)
     return (int8_t)ec_clamp(acc, p->act_min, p->act_max);
 }
 
-/* Channel oc's bias, its `taps` weights at w. A conv with eff_bias has no
- * bias array (the generator leaves out the copy it would be): bias =
- * eff_bias - in_offset * the sum of the channel's weights, exact in int32
- * since bias itself is an int32. */
-static inline int32_t ec_bias(const ec_conv_params *p, const int8_t *w, int32_t taps, int oc)
-{
-    int32_t sum = 0, t;
-    if (p->bias != NULL || p->eff_bias == NULL) {
-        return p->bias != NULL ? p->bias[oc] : 0;
-    }
-    for (t = 0; t < taps; ++t) {
-        sum += w[t];
-    }
-    return p->eff_bias[oc] - p->in_offset * sum;
-}
-
 /* ec_output in 32-bit steps for requant_32 layers (every shift < 0 and
  * |2 acc| < 2^31, proved by the generator): gemmlowp's doubling high multiply
  * (acc * mult + 2^30) >> 31 is the rounded high word of (2 acc) * mult, and
@@ -43,6 +27,33 @@ static inline int8_t ec_output_fast(const ec_conv_params *p, int32_t acc, int oc
     x = (int32_t)(((int64_t)(acc * 2) * p->mult[oc] + ((int64_t)1 << 31)) >> 32);
     x = (x + (int32_t)(1u << (right - 1)) + (x >> 31)) >> right;
     return (int8_t)ec_clamp(x + p->out_offset, p->act_min, p->act_max);
+}
+
+/* Conv weights (the generator's conv_weight_layout): each channel's row of
+ * taps padded with zeros to whole words, an odd out_c padded with a zero
+ * row, the rows of channels 2k and 2k + 1 interleaved a word at a time so
+ * one 8-byte load fetches four taps of both (the SIMD core). Tap t of the
+ * channel whose row starts at `row` is EC_CONV_W(row, t). */
+static inline const int8_t *ec_conv_row(const ec_conv_params *p, int oc, int32_t taps)
+{
+    return p->weights + (int32_t)(oc >> 1) * 8 * ((taps + 3) >> 2) + 4 * (oc & 1);
+}
+#define EC_CONV_W(row, t) ((row)[(((t) >> 2) << 3) + ((t) & 3)])
+
+/* Channel oc's bias, its `taps` weights in the row at w (ec_conv_row). A conv with eff_bias has no
+ * bias array (the generator leaves out the copy it would be): bias =
+ * eff_bias - in_offset * the sum of the channel's weights, exact in int32
+ * since bias itself is an int32. */
+static inline int32_t ec_bias(const ec_conv_params *p, const int8_t *w, int32_t taps, int oc)
+{
+    int32_t sum = 0, t;
+    if (p->bias != NULL || p->eff_bias == NULL) {
+        return p->bias != NULL ? p->bias[oc] : 0;
+    }
+    for (t = 0; t < taps; ++t) {
+        sum += EC_CONV_W(w, t);
+    }
+    return p->eff_bias[oc] - p->in_offset * sum;
 }
 
 /* The receptive field of the output pixel whose top-left tap is (iy0, ix0),

@@ -9,7 +9,7 @@
  * generator precomputes: batches of up to 4 pixels (ec_conv2d_pixels_s8,
  * ec_pointwise_pixels_s8) gather their receptive fields once (zero point at
  * the borders) as int16 and make four sums per pass over a weight row; single
- * pixels use dot products of contiguous rows. A depthwise conv accumulates
+ * pixels use dot products of contiguous input rows. A depthwise conv accumulates
  * whole channel vectors at once. On cores with the DSP extension
  * (Cortex-M4 and up), unless built with -DEC_NO_SIMD, the SIMD kernels of
  * ec_conv_simd.c take over the shapes they handle. Built with
@@ -50,12 +50,12 @@ void ec_pointwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int8_t *ou
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static int32_t ec_dot(const int8_t *a, const int8_t *b, int n)
+static int32_t ec_dot(const int8_t *a, const int8_t *row, int32_t t0, int n)
 {
     int32_t s = 0;
     int i;
     for (i = 0; i < n; ++i) {
-        s += a[i] * b[i];
+        s += a[i] * EC_CONV_W(row, t0 + i);
     }
     return s;
 }
@@ -63,7 +63,7 @@ static int32_t ec_dot(const int8_t *a, const int8_t *b, int n)
 
 /* acc[j] = eff_bias + sum over `rows` rows of `len` contiguous taps, for
  * output channels oc .. oc + count - 1: row r of the input starts at
- * x + r * stride, of the weights at w_oc + r * len. */
+ * x + r * stride, of the channel's weights at taps r * len (EC_CONV_W). */
 static void ec_conv_sums(const ec_conv_params *p, const int8_t *x, int32_t stride, int len, int rows, int oc,
                          int count, int32_t *acc)
 {
@@ -73,10 +73,10 @@ static void ec_conv_sums(const ec_conv_params *p, const int8_t *x, int32_t strid
         acc[j] = p->eff_bias[oc + j];
     }
     for (j = 0; j < count; ++j) {
-        const int8_t *w = p->weights + (int32_t)(oc + j) * taps;
+        const int8_t *w = ec_conv_row(p, oc + j, taps);
         int32_t a = acc[j];
         for (r = 0; r < rows; ++r) {
-            a += ec_dot(x + r * stride, w + (int32_t)r * len, len);
+            a += ec_dot(x + r * stride, w, (int32_t)r * len, len);
         }
         acc[j] = a;
     }
@@ -158,7 +158,7 @@ void ec_pointwise_pixel_s8(const ec_conv_params *p, const int8_t *in, int8_t *ou
         return;
     }
     for (oc = 0; oc < p->out_c; ++oc) {
-        out[oc] = ec_output_fast(p, p->eff_bias[oc] + ec_dot(in, p->weights + (int32_t)oc * p->in_c, p->in_c), oc);
+        out[oc] = ec_output_fast(p, p->eff_bias[oc] + ec_dot(in, ec_conv_row(p, oc, p->in_c), 0, p->in_c), oc);
     }
 }
 
@@ -259,13 +259,13 @@ static void ec_dot_batch(const int16_t (*x)[EC_BATCH_TAPS], int n, const int16_t
 /* All output channels of the n pixels whose taps (in weight order) are x[i]. */
 static void ec_batch(const ec_conv_params *p, const int16_t (*x)[EC_BATCH_TAPS], int n, int taps, int8_t *out)
 {
-    const int8_t *w = p->weights;
     int16_t w16[EC_BATCH_TAPS];
     int oc, i, t;
-    for (oc = 0; oc < p->out_c; ++oc, w += taps) {
+    for (oc = 0; oc < p->out_c; ++oc) {
+        const int8_t *w = ec_conv_row(p, oc, taps);
         int32_t acc[EC_PIXELS_MAX];
         for (t = 0; t < taps; ++t) {
-            w16[t] = w[t];
+            w16[t] = EC_CONV_W(w, t);
         }
         for (i = 0; i < n; ++i) {
             acc[i] = p->eff_bias[oc];

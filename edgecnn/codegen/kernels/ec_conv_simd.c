@@ -4,9 +4,12 @@
  *
  * Conv and 1x1 conv: the receptive field of each output pixel is expanded
  * once to int16 pairs (im2col) in the order SXTB16 splits a word of four
- * weights, (x0, x2) and (x1, x3), so each weight word costs one load and two
- * SXTB16 and feeds eight SMLADs: one output channel x four output pixels
- * (register blocking without spills: 16 MACs in about 17 instructions).
+ * weights, (x0, x2) and (x1, x3); the core computes two output channels x
+ * four output pixels, half a group at a time: one LDRD fetches both
+ * channels' weight words (interleaved by the generator), two SXTB16 make
+ * their (x0, x2) halves, two LDRDs the four pixels' (x0, x2) pairs, eight
+ * SMLADs; then the same for (x1, x3). 32 MACs in 26 instructions, 38 cycles
+ * at worst (no load pipelining), against 44 for one channel x four pixels.
  * Accumulators start from eff_bias (padding taps hold the zero point, whose
  * product it cancels).
  * Requantization: ec_requant_simd.h. A max pool that follows is applied to
@@ -17,7 +20,8 @@
 #ifdef EC_SIMD
 
 #define EC_COL_WORDS 320 /* im2col words on the stack: EC_PIXELS_MAX (4) pixels of up to 160 taps */
-#define EC_SLOTS 4       /* pixels interleaved in col: group g of pixel s is col[8 g + 2 s], col[8 g + 2 s + 1] */
+#define EC_SLOTS 4       /* pixels interleaved in col: group g of pixel s is col[8 g + s], col[8 g + 4 + s] */
+#define EC_MAC_UNROLL 6  /* groups per loop pass of ec_mac_rows: its labels and entry table */
 
 #if defined(__ARM_FEATURE_DSP)
 /* The loop of ec_expand over two groups a pass, after `load` has put their
@@ -27,8 +31,10 @@
                      "sxtb16 %[e], %[e]\n\t"                                                                  \
                      "sxtb16 %[q], %[f], ror #8\n\t"                                                          \
                      "sxtb16 %[f], %[f]\n\t"                                                                  \
-                     "strd %[e], %[o], [%[col]], #32\n\t"                                                     \
-                     "strd %[f], %[q], [%[col]], #32\n\t"                                                     \
+                     "str %[o], [%[col], #16]\n\t"                                                            \
+                     "str %[e], [%[col]], #32\n\t"                                                            \
+                     "str %[q], [%[col], #16]\n\t"                                                            \
+                     "str %[f], [%[col]], #32\n\t"                                                            \
                      "cmp %[src], %[end]\n\t"                                                                 \
                      "bne 1b\n\t"                                                                             \
                      : [src] "+r"(src), [col] "+r"(col), [e] "=&r"(e), [o] "=&r"(o), [f] "=&r"(f), [q] "=&r"(q) \
@@ -36,18 +42,20 @@
                      : "cc", "memory")
 #endif
 
-/* groups x 4 int8 values -> int16 pairs (x0, x2), (x1, x3) per four, every
- * 2 * EC_SLOTS words; returns the col position after the last group. */
-EC_ALWAYS_INLINE uint32_t *ec_expand(const int8_t *src, int groups, uint32_t *col)
+/* groups x 4 int8 values -> int16 pairs (x0, x2) at col[0], (x1, x3) at
+ * col[EC_SLOTS] per four, every 2 * EC_SLOTS words; returns the col position
+ * after the last group. */
+EC_ALWAYS_INLINE uint32_t *ec_expand_inline(const int8_t *src, int groups, uint32_t *col)
 {
 #if defined(__ARM_FEATURE_DSP)
     const int8_t *end = src + 4 * (groups & ~1);
     uint32_t e, o, f, q;
-    if (groups & 1) { /* LDR, two SXTB16, one STRD per group; volatile: it stores to col */
+    if (groups & 1) { /* LDR, two SXTB16, two STRs per group; volatile: it stores to col */
         __asm__ volatile("ldr %[e], [%[src]], #4\n\t"
                          "sxtb16 %[o], %[e], ror #8\n\t"
                          "sxtb16 %[e], %[e]\n\t"
-                         "strd %[e], %[o], [%[col]], #32\n\t"
+                         "str %[o], [%[col], #16]\n\t"
+                         "str %[e], [%[col]], #32\n\t"
                          : [src] "+r"(src), [col] "+r"(col), [e] "=&r"(e), [o] "=&r"(o)
                          :
                          : "memory");
@@ -65,11 +73,21 @@ EC_ALWAYS_INLINE uint32_t *ec_expand(const int8_t *src, int groups, uint32_t *co
     for (g = 0; g < groups; ++g) {
         const uint32_t v = ec_load4(src + 4 * g);
         col[0] = ec_sxtb16(v);
-        col[1] = ec_sxtb16_ror8(v);
+        col[EC_SLOTS] = ec_sxtb16_ror8(v);
         col += 2 * EC_SLOTS;
     }
     return col;
 #endif
+}
+
+/* ec_expand_inline as one function for the callers outside the hottest loop (each inlined copy
+ * costs flash); a call costs about 20 cycles against the 9 per group of the expansion itself. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static uint32_t *ec_expand(const int8_t *src, int groups, uint32_t *col)
+{
+    return ec_expand_inline(src, groups, col);
 }
 
 /* words x 4 bytes from src to dst, unaligned: an LDR / STR loop (gcc would
@@ -106,7 +124,7 @@ static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox,
         const int iy = iy0 + ky * p->dil_h;
         const int8_t *src = in + ((int32_t)iy * p->in_w + ix0) * p->in_c;
         if (row_inside && iy >= 0 && iy < p->in_h) { /* the kernel row is contiguous in NHWC */
-            col = ec_expand(src, groups * p->k_w, col);
+            col = ec_expand_inline(src, groups * p->k_w, col);
             continue;
         }
         for (kx = 0; kx < p->k_w; ++kx) {
@@ -117,7 +135,7 @@ static void ec_im2col(const ec_conv_params *p, const int8_t *in, int oy, int ox,
             }
             for (g = 0; g < groups; ++g) {
                 col[0] = zero_point;
-                col[1] = zero_point;
+                col[EC_SLOTS] = zero_point;
                 col += 2 * EC_SLOTS;
             }
         }
@@ -183,7 +201,7 @@ static void ec_im2col_narrow(const ec_conv_params *p, const int8_t *in, const in
     uint32_t window[EC_COL_WORDS / 8 + 1]; /* taps rounded up to a word, and one word of zeros */
     int8_t *const w8 = (int8_t *)window;
     int i, ky;
-    for (i = 0; i < n; ++i, col += 2) {
+    for (i = 0; i < n; ++i, ++col) {
         const int iy0 = yx[2 * i] * p->stride_h - p->pad_top;
         const int ix0 = yx[2 * i + 1] * p->stride_w - p->pad_left;
         const int32_t offset = ((int32_t)iy0 * in_w + ix0) * in_c;
@@ -224,98 +242,127 @@ static void ec_im2col_narrow(const ec_conv_params *p, const int8_t *in, const in
     }
 }
 
-/* The multiply-accumulate core: rows x 4 pixels. For each of `rows`
- * output channels (weights at w, w + stride, ... bytes), acc[4 r + s] +=
- * the channel's `groups` weight words . pixel s's pairs in col. The
- * assembly reads the first seven fields, the C emulation the rest. */
+/* The multiply-accumulate core: pairs of output channels x 4 pixels. For
+ * each of `pairs` channel pairs (interleaved weights at w, w + stride, ...
+ * bytes: word g of the first channel, word g of the second), acc[8 r + 4 c + s]
+ * = (bias ? bias[2 r + c] : acc[8 r + 4 c + s]) + channel c's `groups` weight
+ * words . pixel s's pairs in col. The assembly reads the first eight fields,
+ * the C emulation the rest. */
 typedef struct {
-    const uint32_t *col;     /* 0: groups x 8 words, pixel s's pairs at 8 g + 2 s */
-    int32_t entry;           /* 4: (4 - groups % 4) % 4, the group of the 4-group loop where a row enters it */
-    const uint32_t *end;     /* 8: col + 8 groups */
-    int32_t skip;            /* 12: stride - 4 groups, from the end of a row's groups to the next row */
-    int32_t *acc;            /* 16: rows x 4 int32, updated */
-    int32_t *acc_end;        /* 20: acc + 4 rows */
-    const int8_t *w;         /* 24: first channel's row at this chunk */
-    int32_t stride;          /* bytes from one channel's row to the next */
+    uintptr_t col_before;    /* 0: col - 32 bytes (each group's first load steps 32 bytes on, then reads) */
+    int32_t entry;           /* 4: (U - groups % U) % U, the group of the U-group loop where a pair enters it */
+    uintptr_t last;          /* 8: col + 32 (groups - 1), the first word of the last group */
+    int32_t skip;            /* 12: stride - 8 groups, from the end of a pair's groups to the next pair */
+    int32_t *acc;            /* 16: pairs x 8 int32, updated */
+    int32_t *acc_end;        /* 20: acc + 8 pairs */
+    const int8_t *w;         /* 24: first pair's words at this chunk (word aligned) */
+    const int32_t *bias;     /* 28: 2 x pairs sums to start from (the first chunk), or NULL: go on from acc */
+    const uint32_t *col;     /* groups x 8 words, pixel s's pairs at 8 g + s and 8 g + 4 + s */
+    int32_t stride;          /* bytes from one pair's words to the next */
     int32_t groups;          /* >= 1 */
-    int32_t rows;            /* >= 1 */
+    int32_t pairs;           /* >= 1 */
     int32_t n;               /* pixels in use (the C emulation computes only those) */
 } ec_mac_job;
 
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
-/* One group: LDR of the weight word, two SXTB16, then two LDMs of two pixels'
- * pairs each feeding four SMLADs: 13 instructions, 22 cycles at worst
- * (no load pipelining) per 16 MACs. */
-#define EC_MAC_GROUP                                                                                \
-    "ldr r4, [r11], #4\n\t"                                                                         \
-    "sxtb16 r5, r4, ror #8\n\t"                                                                     \
-    "sxtb16 r4, r4\n\t"                                                                             \
-    "ldm r10!, {r6-r9}\n\t"                                                                         \
-    "smlad r0, r4, r6, r0\n\t"                                                                      \
-    "smlad r0, r5, r7, r0\n\t"                                                                      \
-    "smlad r1, r4, r8, r1\n\t"                                                                      \
-    "smlad r1, r5, r9, r1\n\t"                                                                      \
-    "ldm r10!, {r6-r9}\n\t"                                                                         \
-    "smlad r2, r4, r6, r2\n\t"                                                                      \
-    "smlad r2, r5, r7, r2\n\t"                                                                      \
-    "smlad r3, r4, r8, r3\n\t"                                                                      \
-    "smlad r3, r5, r9, r3\n\t"
+/* Half a group (the weights' (x0, x2) or (x1, x3) halves, `ror`): LDRD of
+ * both channels' weight words (`wload`), two SXTB16, then two LDRDs of two
+ * pixels' pairs each feeding four SMLADs; the first steps col (r8) on to the
+ * group. 13 instructions, 19 cycles at worst per 16 MACs. */
+#define EC_MAC_HALF(wload, ror, xload0, xload1)                                                      \
+    wload "sxtb16 r10, r10" ror "\n\t"                                                                \
+          "sxtb16 r11, r11" ror "\n\t" xload0 "smlad r0, r10, r12, r0\n\t"                            \
+          "smlad r1, r10, lr, r1\n\t"                                                                 \
+          "smlad r4, r11, r12, r4\n\t"                                                                \
+          "smlad r5, r11, lr, r5\n\t" xload1 "smlad r2, r10, r12, r2\n\t"                             \
+          "smlad r3, r10, lr, r3\n\t"                                                                 \
+          "smlad r6, r11, r12, r6\n\t"                                                                \
+          "smlad r7, r11, lr, r7\n\t"
+#define EC_MAC_GROUP                                                                                  \
+    EC_MAC_HALF("ldrd r10, r11, [r9]\n\t", "", "ldrd r12, lr, [r8, #32]!\n\t", "ldrd r12, lr, [r8, #8]\n\t") \
+    EC_MAC_HALF("ldrd r10, r11, [r9], #8\n\t", ", ror #8", "ldrd r12, lr, [r8, #16]\n\t",               \
+                "ldrd r12, lr, [r8, #24]\n\t")
 
-/* In assembly as a whole function: the loop needs 14 registers (4
- * accumulators, weight word and its two halves, four pixel words, col,
- * weights, end, the accumulator row pointer in lr), more than gcc's
- * allocator gives inline assembly at -O0 or with the FPU on. The job's
- * first six fields are copied to the stack, the entry group made an
- * address (a table of the four). Each row jumps into the loop of four
- * groups at group 4 - groups % 4 (LDR PC from the stack), so groups % 4
- * costs no loop of its own: per row 9 instructions around the loop, 2 per
- * loop pass. */
+/* In assembly as a whole function: the loop needs all 14 registers (8
+ * accumulators, the two weight halves, two pixel words, col, weights), more
+ * than gcc's allocator gives inline assembly at -O0 or with the FPU on. The
+ * job's first eight fields are copied to the stack, the entry group made an
+ * address (a table of the EC_MAC_UNROLL). Each pair starts its sums (from
+ * the bias or acc), then jumps into the loop of EC_MAC_UNROLL groups at
+ * group EC_MAC_UNROLL - groups % EC_MAC_UNROLL (LDR PC from the stack), so
+ * the remainder costs no loop of its own; the loop's end (the last group's
+ * address) is loaded into a weight register, free between groups: 3
+ * instructions (7 worst cycles) per loop pass, 1.75 worst cycles per group
+ * of 32 MACs at 4 groups a pass, 1.17 at 6 (208 B more code). */
 __attribute__((naked, noinline)) static void ec_mac_rows(ec_mac_job *job __attribute__((unused)))
 {
     __asm__("push {r4-r11, lr}\n\t"
-            "ldr r11, [r0, #24]\n\t"
-            "ldm r0, {r4-r9}\n\t"
-            "adr r10, 8f\n\t"
-            "ldr r5, [r10, r5, lsl #2]\n\t"
-            "push {r4-r9}\n\t"
-            "mov lr, r8\n\t"
-            "mov r12, r6\n\t"
+            "ldr r9, [r0, #24]\n\t"
+            "ldm r0, {r4-r8, r10}\n\t"
+            "adr r11, 8f\n\t"
+            "ldr r5, [r11, r5, lsl #2]\n\t"
+            "ldr r11, [r0, #28]\n\t"
+            "push {r4-r8, r10, r11}\n\t"
             "2:\n\t"
-            "ldm lr, {r0-r3}\n\t"
-            "ldr r10, [sp, #0]\n\t"
+            "ldr r10, [sp, #24]\n\t"
+            "cmp r10, #0\n\t"
+            "beq 3f\n\t"
+            "ldrd r0, r4, [r10], #8\n\t" /* the pair's sums from the bias */
+            "str r10, [sp, #24]\n\t"
+            "mov r1, r0\n\t"
+            "mov r2, r0\n\t"
+            "mov r3, r0\n\t"
+            "mov r5, r4\n\t"
+            "mov r6, r4\n\t"
+            "mov r7, r4\n\t"
+            "b 4f\n\t"
+            "3:\n\t"
+            "ldr r8, [sp, #16]\n\t" /* or from acc */
+            "ldm r8, {r0-r7}\n\t"
+            "4:\n\t"
+            "ldr r8, [sp, #0]\n\t"
             "ldr pc, [sp, #4]\n\t"
             "5:\n\t" EC_MAC_GROUP
-            "6:\n\t" EC_MAC_GROUP
-            "7:\n\t" EC_MAC_GROUP
-            "9:\n\t" EC_MAC_GROUP
-            "cmp r10, r12\n\t"
+            "6:\n\t" EC_MAC_GROUP);
+    /* one function's text in three statements: a string literal stays under the 4,095
+     * characters C99 compilers must accept (clang -Woverlength-strings) */
+    __asm__("7:\n\t" EC_MAC_GROUP
+            "9:\n\t" EC_MAC_GROUP);
+    __asm__("11:\n\t" EC_MAC_GROUP
+            "12:\n\t" EC_MAC_GROUP
+            "ldr r10, [sp, #8]\n\t"
+            "cmp r8, r10\n\t"
             "bne 5b\n\t"
-            "stmia lr!, {r0-r3}\n\t"
-            "ldr r4, [sp, #12]\n\t"
-            "add r11, r11, r4\n\t"
-            "ldr r4, [sp, #20]\n\t"
-            "cmp lr, r4\n\t"
+            "ldr r10, [sp, #16]\n\t"
+            "stmia r10!, {r0-r7}\n\t"
+            "str r10, [sp, #16]\n\t"
+            "ldr r11, [sp, #12]\n\t"
+            "add r9, r9, r11\n\t"
+            "ldr r11, [sp, #20]\n\t"
+            "cmp r10, r11\n\t"
             "bne 2b\n\t"
-            "add sp, sp, #24\n\t"
+            "add sp, sp, #28\n\t"
             "pop {r4-r11, pc}\n\t"
             ".p2align 2\n\t"
             "8:\n\t" /* entries with the Thumb bit, for LDR PC */
-            ".word 5b + 1, 6b + 1, 7b + 1, 9b + 1\n\t");
+            ".word 5b + 1, 6b + 1, 7b + 1, 9b + 1, 11b + 1, 12b + 1\n\t");
 }
 #else /* the C emulation: the same sums, pixel by pixel */
 static void ec_mac_rows(ec_mac_job *job)
 {
-    const int8_t *row = job->w;
-    int r, s, g;
-    for (r = 0; r < job->rows; ++r, row += job->stride, job->acc += EC_SLOTS) {
-        for (s = 0; s < job->n; ++s) {
-            const uint32_t *x = job->col + 2 * s;
-            int32_t a = job->acc[s];
-            for (g = 0; g < job->groups; ++g, x += 2 * EC_SLOTS) {
-                const uint32_t v = ec_load4(row + 4 * g);
-                a = ec_smlad(ec_sxtb16_ror8(v), x[1], ec_smlad(ec_sxtb16(v), x[0], a));
+    const int8_t *pair = job->w;
+    int r, c, s, g;
+    for (r = 0; r < job->pairs; ++r, pair += job->stride, job->acc += 2 * EC_SLOTS) {
+        for (c = 0; c < 2; ++c) {
+            for (s = 0; s < job->n; ++s) {
+                const uint32_t *x = job->col + s;
+                int32_t a = job->bias != NULL ? job->bias[2 * r + c] : job->acc[EC_SLOTS * c + s];
+                for (g = 0; g < job->groups; ++g, x += 2 * EC_SLOTS) {
+                    const uint32_t v = ec_load4(pair + 8 * g + 4 * c);
+                    a = ec_smlad(ec_sxtb16_ror8(v), x[EC_SLOTS], ec_smlad(ec_sxtb16(v), x[0], a));
+                }
+                job->acc[EC_SLOTS * c + s] = a;
             }
-            job->acc[s] = a;
         }
     }
 }
@@ -326,16 +373,18 @@ static void ec_mac_rows(ec_mac_job *job)
  * t = x - (x < 0), (t + half) >> right = ((t >> (right - 1)) + 1) >> 1 (the
  * halving floors again), and the zero point goes in before the halving as
  * k = 1 + 2 zero_point. */
-EC_ALWAYS_INLINE int8_t ec_rq_out(int32_t mult, int right_1, int32_t k, int clamp, int32_t lo, int32_t hi,
-                                  int32_t acc)
+EC_ALWAYS_INLINE int32_t ec_rq_out(int32_t mult, int right_1, int32_t k, int clamp, int32_t lo, int32_t hi,
+                                   int32_t acc)
 {
     int32_t x = ec_smmulr((int32_t)((uint32_t)acc << 1), mult);
     x = x + (x >> 31);
-    x = ec_ssat8(((x >> right_1) + k) >> 1);
-    if (clamp) {
-        x = x < lo ? lo : (x > hi ? hi : x);
+    x = ((x >> right_1) + k) >> 1;
+    if (!clamp) {
+        return ec_ssat8(x);
     }
-    return (int8_t)x;
+    /* [lo, hi] lies inside [-128, 127], so the clamp saturates too; two selects, no branch */
+    x = x < lo ? lo : x;
+    return x > hi ? hi : x; /* in [-128, 127]: the callers' int8_t stores keep it */
 }
 
 /* out[oc] = the requantized acc_max[oc], for every channel: max pooling
@@ -351,7 +400,7 @@ void ec_requant_max_simd(const ec_conv_params *p, const int32_t *acc_max, int8_t
         const int32_t k = 1 + 2 * p->out_offset;
         const int out_c = p->out_c;
         for (oc = 0; oc < out_c; ++oc) {
-            out[oc] = ec_rq_out(mult[oc], -shift[oc] - 1, k, 0, 0, 0, acc_max[oc]);
+            out[oc] = (int8_t)ec_rq_out(mult[oc], -shift[oc] - 1, k, 0, 0, 0, acc_max[oc]);
         }
         return;
     }
@@ -386,7 +435,7 @@ static void ec_im2col_part(const ec_conv_params *p, const int8_t *in, int oy, in
         } else {
             for (g = 0; g < take; ++g) {
                 col[0] = zero_point;
-                col[1] = zero_point;
+                col[EC_SLOTS] = zero_point;
                 col += 2 * EC_SLOTS;
             }
         }
@@ -403,16 +452,18 @@ EC_ALWAYS_INLINE void ec_conv_out4(const ec_conv_params *p, int32_t (*acc)[EC_SL
 {
     const int out_c = p->out_c;
     const int32_t lo = p->act_min, hi = p->act_max, k = 1 + 2 * p->out_offset;
+    const int32_t *const mults = p->mult + oc0; /* locals: the int8_t stores could alias p's fields */
+    const int8_t *const shifts = p->shift + oc0;
     int j;
     for (j = 0; j < noc; ++j) {
-        const int32_t mult = p->mult[oc0 + j];
-        const int right_1 = -p->shift[oc0 + j] - 1;
+        const int32_t mult = mults[j];
+        const int right_1 = -shifts[j] - 1;
         const int32_t *a = acc[j];
         int8_t *o = out + oc0 + j;
-        o[0] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[0]);
-        o[out_c] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[1]);
-        o[2 * out_c] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[2]);
-        o[3 * out_c] = ec_rq_out(mult, right_1, k, clamp, lo, hi, a[3]);
+        o[0] = (int8_t)ec_rq_out(mult, right_1, k, clamp, lo, hi, a[0]);
+        o[out_c] = (int8_t)ec_rq_out(mult, right_1, k, clamp, lo, hi, a[1]);
+        o[2 * out_c] = (int8_t)ec_rq_out(mult, right_1, k, clamp, lo, hi, a[2]);
+        o[3 * out_c] = (int8_t)ec_rq_out(mult, right_1, k, clamp, lo, hi, a[3]);
     }
 }
 
@@ -455,8 +506,9 @@ static void ec_conv_outputs(const ec_conv_params *p, int32_t (*acc)[EC_SLOTS], i
     }
 }
 
-/* All output channels of n pixels, in tiles of `tile` channels whose
- * accumulators stay in acc (tile x 4, the caller's stack). whole: col already holds the n receptive
+/* All output channels of n pixels, in tiles of `tile` (even) channels whose
+ * accumulators stay in acc (tile x 4, the caller's stack; an odd last tile
+ * computes one more row, of the generator's zero weights, to make pairs). whole: col already holds the n receptive
  * fields (taps <= 160, in (taps + 3) / 4 groups, see ec_im2col_narrow). Else the reduction
  * goes in chunks of EC_CHUNK_GROUPS groups expanded into col per tile (in_c
  * % 4 == 0); yx == NULL: a 1x1 conv on n consecutive pixel vectors. */
@@ -465,32 +517,31 @@ static void ec_conv_run(const ec_conv_params *p, const int8_t *in, const int *yx
 {
     const int groups = (int)((taps + 3) >> 2);
     ec_mac_job job;
-    int oc0, g0, i, j;
+    int oc0, g0, i;
     for (oc0 = 0; oc0 < p->out_c; oc0 += tile) {
         const int noc = p->out_c - oc0 < tile ? p->out_c - oc0 : tile;
-        for (j = 0; j < noc; ++j) {
-            acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = p->eff_bias[oc0 + j];
-        }
         for (g0 = 0; g0 < groups; g0 += EC_CHUNK_GROUPS) {
             const int cnt = groups - g0 < EC_CHUNK_GROUPS ? groups - g0 : EC_CHUNK_GROUPS;
             for (i = 0; !whole && i < n; ++i) {
                 if (yx == NULL) {
-                    ec_expand(in + i * p->in_c + 4 * g0, cnt, col + 2 * i);
+                    ec_expand(in + i * p->in_c + 4 * g0, cnt, col + i);
                 } else {
-                    ec_im2col_part(p, in, yx[2 * i], yx[2 * i + 1], g0, cnt, col + 2 * i);
+                    ec_im2col_part(p, in, yx[2 * i], yx[2 * i + 1], g0, cnt, col + i);
                 }
             }
             job.col = col;
-            job.w = p->weights + (int32_t)oc0 * taps + 4 * g0;
-            job.stride = taps;
+            job.col_before = (uintptr_t)col - 8 * EC_SLOTS;
+            job.last = (uintptr_t)(col + 2 * EC_SLOTS * (cnt - 1));
+            job.stride = 8 * groups;
+            job.w = p->weights + (int32_t)(oc0 >> 1) * job.stride + 8 * g0;
             job.groups = cnt;
-            job.rows = noc;
+            job.pairs = (noc + 1) >> 1;
             job.acc = acc[0];
             job.n = n;
-            job.entry = (4 - (cnt & 3)) & 3;
-            job.end = col + 2 * EC_SLOTS * cnt;
-            job.skip = taps - 4 * cnt;
-            job.acc_end = (int32_t *)(acc + noc);
+            job.entry = (EC_MAC_UNROLL - cnt % EC_MAC_UNROLL) % EC_MAC_UNROLL;
+            job.skip = job.stride - 8 * cnt;
+            job.acc_end = (int32_t *)(acc + 2 * job.pairs);
+            job.bias = g0 == 0 ? p->eff_bias + oc0 : NULL;
             ec_mac_rows(&job);
         }
         ec_conv_outputs(p, acc, oc0, noc, n, out, acc_max);
@@ -524,7 +575,7 @@ static void ec_conv_chunked(const ec_conv_params *p, const int8_t *in, const int
 /* 1 if the receptive field fits col whole; 2 if it takes the reduction tiling. */
 static int ec_simd_path(const ec_conv_params *p, int32_t taps)
 {
-    if (p->eff_bias == NULL) {
+    if (p->eff_bias == NULL || ((uintptr_t)p->weights & 3) != 0) { /* the core's LDRDs want words */
         return 0;
     }
     if (((taps + 3) & ~3) * EC_SLOTS / 2 <= EC_COL_WORDS) {
@@ -556,7 +607,7 @@ int ec_conv2d_pixels_simd(const ec_conv_params *p, const int8_t *in, const int *
         ec_im2col_narrow(p, in, yx, n, col);
     } else {
         for (i = 0; i < n; ++i) {
-            ec_im2col(p, in, yx[2 * i], yx[2 * i + 1], col + 2 * i);
+            ec_im2col(p, in, yx[2 * i], yx[2 * i + 1], col + i);
         }
     }
     ec_conv_whole(p, n, taps, col, out, acc_max);
@@ -584,7 +635,7 @@ int ec_pointwise_pixels_simd(const ec_conv_params *p, const int8_t *in, int n, i
             memset((int8_t *)window + in_c, 0, 4);
             src = (const int8_t *)window;
         }
-        ec_expand(src, (in_c + 3) >> 2, col + 2 * i);
+        ec_expand(src, (in_c + 3) >> 2, col + i);
     }
     ec_conv_whole(p, n, in_c, col, out, acc_max);
     return 1;

@@ -27,11 +27,13 @@ typedef struct {
     int32_t in_offset;       /* -input zero point */
     int32_t out_offset;      /* output zero point */
     int32_t act_min, act_max;
-    const int8_t *weights;   /* conv (out_c, k_h, k_w, in_c) then (-taps) % 4 zero bytes; depthwise (k_h, k_w, out_c) */
+    const int8_t *weights;   /* depthwise (k_h, k_w, out_c); conv: rows of (k_h, k_w, in_c) taps padded to
+                              * whole words, channel pairs interleaved a word at a time (ec_conv_row) */
     const int32_t *bias;     /* (out_c,) or NULL: none, or left out for eff_bias (ec_bias) */
     const int32_t *mult;     /* (out_c,) fixed-point multipliers, Q31 */
     const int8_t *shift;     /* (out_c,) exponents: > 0 left, < 0 right */
-    const int32_t *eff_bias; /* conv: (out_c,) bias + in_offset * sum of the channel's weights; or NULL */
+    const int32_t *eff_bias; /* conv: (out_c,) bias + in_offset * sum of the channel's weights, a 0 after an
+                              * odd out_c (the pair's zero row); or NULL */
     int8_t requant_32;       /* 1: every shift < 0 and the generator proved 2 * acc fits in int32 for
                                 any input, so the SIMD kernels requantize with one rounding high
                                 multiply (SMMULR) and a rounding shift */
