@@ -159,12 +159,14 @@ def train(
     max_arena: Optional[int] = typer.Option(None, "--max-arena", help="RAM budget: largest C-engine activation arena in bytes (measured on the untrained int8 model before training)."),
     max_macs: Optional[int] = typer.Option(None, "--max-macs", help="Time budget: most multiply-accumulates per inference (C engine count)."),
     hflip: bool = typer.Option(False, "--hflip", help="Also mirror images left-right in the augmented view (only where a mirror image keeps its label)."),
+    family: Optional[str] = typer.Option(None, "--family", help="Train this family member (lite28, lite28r, lite32) instead of the data set's shipped one."),
 ) -> None:
     """Train the lightweight CNN (default: the paper's two-stage recipe)."""
     from edgecnn.train import TrainConfig, train as run
 
     run(TrainConfig(dataset=dataset, method=method, epochs=epochs, seed=seed, limit=limit, out=out,
-                    max_params=max_params, max_arena=max_arena, max_macs=max_macs, hflip=hflip))
+                    max_params=max_params, max_arena=max_arena, max_macs=max_macs, hflip=hflip,
+                    family=family))
 
 
 @app.command("inspect")

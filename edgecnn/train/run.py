@@ -15,7 +15,7 @@ import edgecnn
 from edgecnn import __version__
 from edgecnn.console import console, progress
 from edgecnn.errors import EdgecnnError
-from edgecnn.model import FAMILIES, FAMILY_FOR_DATASET, Family
+from edgecnn.model import FAMILIES, FAMILY_FOR_DATASET, Family, get_family
 from edgecnn.summary import keras_rows, totals
 from edgecnn.train.budget import Budget, choose_family
 from edgecnn.train.methods import METHODS, Job
@@ -37,6 +37,7 @@ class TrainConfig:
     max_arena: int | None = None  # bytes of C-engine arena (RAM)
     max_macs: int | None = None
     hflip: bool = False  # mirror images in the augmented view
+    family: str | None = None  # a FAMILIES member by name instead of the data set's shipped one
 
     @property
     def searches_family(self) -> bool:
@@ -97,8 +98,16 @@ def evaluate(model, x, y, n_classes: int = 10) -> tuple[float, np.ndarray]:
 
 
 def choose(cfg: TrainConfig, ds, x) -> tuple[Family, dict | None]:
-    """The family member to train: the shipped one for a built-in set without budgets, else the
-    widest scaled member within the budgets, measured (budget.choose_family); and the choice's record."""
+    """The family member to train: `--family` when given (its input shape and classes must match the
+    data), else the shipped one for a built-in set without budgets, else the widest scaled member
+    within the budgets, measured (budget.choose_family); and the choice's record (None unless measured)."""
+    if cfg.family is not None:
+        family = get_family(cfg.family)
+        shape, k = tuple(int(d) for d in x.shape[1:]), len(ds.class_names)
+        if family.input_shape != shape or family.num_classes != k:
+            raise EdgecnnError(f"--family {family.name} takes {family.input_shape} images and {family.num_classes} "
+                               f"classes; {cfg.dataset} has {shape} and {k}")
+        return family, None
     if not cfg.searches_family and cfg.dataset in FAMILY_FOR_DATASET:
         return FAMILIES[FAMILY_FOR_DATASET[cfg.dataset]], None
     budget = Budget(Budget.max_params if cfg.max_params is None else cfg.max_params, cfg.max_arena, cfg.max_macs)
@@ -122,6 +131,8 @@ def choose(cfg: TrainConfig, ds, x) -> tuple[Family, dict | None]:
 def _check(cfg: TrainConfig) -> None:
     if cfg.method not in METHODS:
         raise EdgecnnError(f"unknown method {cfg.method!r}; expected one of {list(METHODS)}")
+    if cfg.family is not None and cfg.searches_family:
+        raise EdgecnnError("--family names the model; it cannot be combined with --max-params/--max-arena/--max-macs")
     if cfg.epochs is not None and cfg.epochs < 1:
         raise EdgecnnError(f"--epochs {cfg.epochs}: expected a whole number >= 1")
 
